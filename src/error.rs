@@ -1,0 +1,79 @@
+//! [`DependencyError`]: the error a handler returns when a prerequisite fails.
+//!
+//! ```
+//! use http::StatusCode;
+//! use tower_failed_dependency::{DependencyError, Failure};
+//!
+//! fn reserve(in_stock: bool) -> Result<&'static str, DependencyError> {
+//!     if !in_stock {
+//!         let failure = Failure::rejected(StatusCode::CONFLICT).with_detail("Out of stock.");
+//!         return Err(DependencyError::new("inventory", failure));
+//!     }
+//!     Ok("reserved")
+//! }
+//!
+//! let response = reserve(false).unwrap_err().into_response();
+//! assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
+//! // An enclosing `DependencyLayer` finds the failure here and renders it
+//! // with its own policy.
+//! assert!(response.extensions().get::<DependencyError>().is_some());
+//! ```
+
+use http::Response;
+
+use crate::outcome::Name;
+use crate::render::Incident;
+use crate::{trace, Failure, ProblemBody, StatusPolicy};
+
+/// A named prerequisite that failed, as an error value.
+///
+/// Its response carries the error itself in its extensions, so that an
+/// enclosing [`DependencyLayer`](crate::DependencyLayer) renders it with that
+/// layer's policy and request id. Without a layer it renders with the default
+/// policy.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("prerequisite '{name}' failed: {failure}")]
+pub struct DependencyError {
+    name: Name,
+    #[source]
+    failure: Failure,
+}
+
+impl DependencyError {
+    /// The prerequisite `name` failed with `failure`.
+    pub fn new(name: impl Into<Name>, failure: Failure) -> Self {
+        Self {
+            name: name.into(),
+            failure,
+        }
+    }
+
+    /// The failed prerequisite.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How it failed.
+    pub fn failure(&self) -> &Failure {
+        &self.failure
+    }
+
+    /// The problem response under the default policy, carrying this error in
+    /// its extensions. It is not logged here: the enclosing layer that renders
+    /// it for good does that.
+    pub fn into_response(self) -> Response<ProblemBody> {
+        let mut response = StatusPolicy::default().render_quietly(&self.incident(None));
+        response.extensions_mut().insert(self);
+        response
+    }
+
+    pub(crate) fn incident<'a>(&'a self, request_id: Option<&'a str>) -> Incident<'a> {
+        Incident {
+            dependency: Some(&self.name),
+            failure: &self.failure,
+            record: None,
+            request_id,
+            event: trace::PREREQUISITE_FAILED,
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Why a prerequisite failed: [`Failure`] and its [`FailureKind`].
+//!
+//! A failure says *what kind* of thing went wrong, not which HTTP status to
+//! send: the [`StatusPolicy`](crate::StatusPolicy) decides that. Client-safe
+//! text goes in [`Failure::with_detail`], a machine-readable code in
+//! [`Failure::with_code`]; the underlying error goes in
+//! [`Failure::with_source`], where it is kept for logs and never rendered.
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::StatusCode;
+//! use tower_failed_dependency::{Failure, FailureKind};
+//!
+//! let refused = Failure::rejected(StatusCode::CONFLICT)
+//!     .with_detail("The email address is already taken.")
+//!     .with_code("EMAIL_TAKEN");
+//! assert_eq!(refused.kind(), FailureKind::Rejected(StatusCode::CONFLICT));
+//! assert!(!refused.is_retryable());
+//!
+//! let down = Failure::unavailable().with_retry_after(Duration::from_secs(7));
+//! assert!(down.is_retryable());
+//! ```
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// The error type kept as a failure's [source](Failure::source).
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What kind of thing went wrong with a prerequisite.
+///
+/// The [`StatusPolicy`](crate::StatusPolicy) maps each kind to the status the
+/// client receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The prerequisite was attempted and refused with its own client error
+    /// (403, 404, 409, 412, 423, ...). The only kind that fits
+    /// 424 Failed Dependency.
+    Rejected(StatusCode),
+    /// The request's own input is malformed (400).
+    InvalidInput,
+    /// The request is well-formed but its instructions cannot be processed (422).
+    Unprocessable,
+    /// A precondition the prerequisite needs was not sent at all (428).
+    PreconditionRequired,
+    /// The dependency is down or overloaded, temporarily (503).
+    Unavailable,
+    /// The dependency did not answer in time (504).
+    Timeout,
+    /// The dependency answered with something invalid (502).
+    BadGateway,
+    /// Our own unexpected fault (500).
+    Internal,
+}
+
+impl FailureKind {
+    /// The status that fits this kind under the standards: 424 for a rejected
+    /// prerequisite, and the status named on each variant otherwise.
+    pub fn fitting_status(self) -> StatusCode {
+        match self {
+            FailureKind::Rejected(_) => StatusCode::FAILED_DEPENDENCY,
+            FailureKind::InvalidInput => StatusCode::BAD_REQUEST,
+            FailureKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            FailureKind::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            FailureKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            FailureKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            FailureKind::BadGateway => StatusCode::BAD_GATEWAY,
+            FailureKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether retrying the same call later may succeed: true for
+    /// [`Unavailable`](FailureKind::Unavailable) and
+    /// [`Timeout`](FailureKind::Timeout).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, FailureKind::Unavailable | FailureKind::Timeout)
+    }
+
+    /// Whether the fault lies with the server side (a 5xx kind) rather than
+    /// with the request's chain.
+    pub fn is_server_fault(self) -> bool {
+        matches!(
+            self,
+            FailureKind::Unavailable
+                | FailureKind::Timeout
+                | FailureKind::BadGateway
+                | FailureKind::Internal
+        )
+    }
+
+    /// A short stable identifier, used in problem type URIs and logs.
+    pub fn slug(self) -> &'static str {
+        match self {
+            FailureKind::Rejected(_) => "rejected",
+            FailureKind::InvalidInput => "invalid-input",
+            FailureKind::Unprocessable => "unprocessable",
+            FailureKind::PreconditionRequired => "precondition-required",
+            FailureKind::Unavailable => "unavailable",
+            FailureKind::Timeout => "timeout",
+            FailureKind::BadGateway => "bad-gateway",
+            FailureKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Rejected(status) => write!(f, "rejected with {status}"),
+            other => f.write_str(other.slug()),
+        }
+    }
+}
+
+/// The outcome of a prerequisite that failed.
+///
+/// Cheap to clone: the source error is shared.
+#[derive(Clone)]
+pub struct Failure {
+    kind: FailureKind,
+    detail: Option<Cow<'static, str>>,
+    code: Option<Cow<'static, str>>,
+    retry_after: Option<Duration>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl Failure {
+    /// A failure of the given kind, with no detail, code, retry hint or source.
+    pub fn new(kind: FailureKind) -> Self {
+        Self {
+            kind,
+            detail: None,
+            code: None,
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// The prerequisite was attempted and answered with `status`.
+    ///
+    /// A client error (4xx) is a refusal: [`FailureKind::Rejected`]. Any other
+    /// status is not a refusal and is classified by what it means instead:
+    /// 503 is [`Unavailable`](FailureKind::Unavailable), 504
+    /// [`Timeout`](FailureKind::Timeout), any other 5xx
+    /// [`BadGateway`](FailureKind::BadGateway), and a status that is not an
+    /// error at all [`Internal`](FailureKind::Internal) (recording it as a
+    /// failure is a bug of ours).
+    pub fn rejected(status: StatusCode) -> Self {
+        let kind = match status {
+            s if s.is_client_error() => FailureKind::Rejected(s),
+            StatusCode::SERVICE_UNAVAILABLE => FailureKind::Unavailable,
+            StatusCode::GATEWAY_TIMEOUT => FailureKind::Timeout,
+            s if s.is_server_error() => FailureKind::BadGateway,
+            _ => FailureKind::Internal,
+        };
+        Self::new(kind)
+    }
+
+    /// The request's own input is malformed.
+    pub fn invalid_input() -> Self {
+        Self::new(FailureKind::InvalidInput)
+    }
+
+    /// The request is well-formed but cannot be processed.
+    pub fn unprocessable() -> Self {
+        Self::new(FailureKind::Unprocessable)
+    }
+
+    /// A precondition the prerequisite needs was not sent.
+    pub fn precondition_required() -> Self {
+        Self::new(FailureKind::PreconditionRequired)
+    }
+
+    /// The dependency is down or overloaded.
+    pub fn unavailable() -> Self {
+        Self::new(FailureKind::Unavailable)
+    }
+
+    /// The dependency did not answer in time.
+    pub fn timeout() -> Self {
+        Self::new(FailureKind::Timeout)
+    }
+
+    /// The dependency answered with something invalid.
+    pub fn bad_gateway() -> Self {
+        Self::new(FailureKind::BadGateway)
+    }
+
+    /// Our own unexpected fault.
+    pub fn internal() -> Self {
+        Self::new(FailureKind::Internal)
+    }
+
+    /// Text for the client about this occurrence. It must be safe to show:
+    /// it is rendered as the problem's `detail` for client errors, and for
+    /// server errors only when the policy opts in.
+    pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// A machine-readable code, rendered as the problem's `code` member.
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// When the client may retry, sent as `Retry-After` on a 503.
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
+    }
+
+    /// The error behind this failure. It is logged and never rendered.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(Arc::from(source.into()));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> FailureKind {
+        self.kind
+    }
+
+    /// The client-safe detail, if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The machine-readable code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The retry hint, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The prerequisite's own status, when it is known: the refusal status of
+    /// a [`Rejected`](FailureKind::Rejected) failure.
+    pub fn dependency_status(&self) -> Option<StatusCode> {
+        match self.kind {
+            FailureKind::Rejected(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Failure")
+            .field("kind", &self.kind)
+            .field("detail", &self.detail)
+            .field("code", &self.code)
+            .field("retry_after", &self.retry_after)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "prerequisite {}", self.kind)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Failure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_keeps_client_errors_and_classifies_the_rest() {
+        let cases = [
+            (
+                StatusCode::CONFLICT,
+                FailureKind::Rejected(StatusCode::CONFLICT),
+            ),
+            (
+                StatusCode::LOCKED,
+                FailureKind::Rejected(StatusCode::LOCKED),
+            ),
+            (StatusCode::SERVICE_UNAVAILABLE, FailureKind::Unavailable),
+            (StatusCode::GATEWAY_TIMEOUT, FailureKind::Timeout),
+            (StatusCode::INTERNAL_SERVER_ERROR, FailureKind::BadGateway),
+            (StatusCode::OK, FailureKind::Internal),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(Failure::rejected(status).kind(), kind, "{status}");
+        }
+    }
+
+    #[test]
+    fn source_is_reachable_for_logs_but_not_in_display() {
+        let io = std::io::Error::other("db password=hunter2");
+        let failure = Failure::internal().with_source(io);
+        assert!(!failure.to_string().contains("hunter2"));
+        let source = StdError::source(&failure).expect("source kept");
+        assert!(source.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn only_unavailable_and_timeout_are_retryable() {
+        assert!(Failure::unavailable().is_retryable());
+        assert!(Failure::timeout().is_retryable());
+        assert!(!Failure::bad_gateway().is_retryable());
+        assert!(!Failure::rejected(StatusCode::FORBIDDEN).is_retryable());
+        assert!(!Failure::internal().is_retryable());
+    }
+}

@@ -1,0 +1,89 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
+
+use super::layer::Config;
+use super::ResponseBody;
+
+pin_project! {
+    /// The response future of [`Dependency`](super::Dependency).
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner {
+            #[pin]
+            future: F,
+            config: Arc<Config>,
+            request_id: Option<HeaderValue>,
+        },
+        Reject {
+            response: Option<Response<ResponseBody<B>>>,
+        },
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(super) fn inner(future: F, config: Arc<Config>, request_id: Option<HeaderValue>) -> Self {
+        Self {
+            kind: Kind::Inner {
+                future,
+                config,
+                request_id,
+            },
+        }
+    }
+
+    pub(super) fn reject(response: Response<ResponseBody<B>>) -> Self {
+        Self {
+            kind: Kind::Reject {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner {
+                future,
+                config,
+                request_id,
+            } => {
+                let response = ready!(future.poll(cx))?;
+                Poll::Ready(Ok(config.finish(response, request_id.as_ref())))
+            }
+            KindProj::Reject { response } => {
+                // Polling a completed future is a contract violation by the
+                // caller; tower's own futures answer it the same way.
+                let response = response.take().expect("future polled after completion");
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            Kind::Inner { .. } => "Inner",
+            Kind::Reject { .. } => "Reject",
+        };
+        f.debug_tuple("ResponseFuture").field(&kind).finish()
+    }
+}

@@ -1,0 +1,187 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use tower_service::Service;
+
+use super::layer::Config;
+use super::{DependencyLayer, ResponseBody, ResponseFuture};
+use crate::render::Incident;
+use crate::request_id::{sanitized, sanitized_value};
+use crate::{trace, Dependencies, DependencyError, Failure, Guard, Outcome, ProblemBody};
+
+/// The service built by [`DependencyLayer`]. See the [module docs](crate::layer).
+#[derive(Debug, Clone)]
+pub struct Dependency<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> Dependency<S> {
+    pub(super) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// A layer with no requirements yet; same as [`DependencyLayer::new`].
+    pub fn layer() -> DependencyLayer {
+        DependencyLayer::new()
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the layer's service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Dependency<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let config = &self.config;
+        let record = request.extensions().get::<Dependencies>();
+        let Some(unmet) = config.first_unmet(record) else {
+            if record.is_none() {
+                request.extensions_mut().insert(Dependencies::new());
+            }
+            let request_id = request.headers().get(&config.request_id_header).cloned();
+            let future = self.inner.call(request);
+            return ResponseFuture::inner(future, Arc::clone(config), request_id);
+        };
+        let request_id = sanitized(request.headers(), &config.request_id_header);
+        let problem = config.reject(unmet, record, request_id);
+        // The request is answered here and dropped: its extension storage is
+        // reused for the response's marker, which then costs no allocation.
+        let mut extensions = std::mem::take(request.extensions_mut());
+        extensions.clear();
+        ResponseFuture::reject(mark_rendered(problem, extensions))
+    }
+}
+
+/// A required prerequisite that is not met, and how.
+enum Unmet<'a> {
+    Failed(&'a str, &'a Failure),
+    Skipped(&'a str),
+    Unevaluated(&'a str),
+}
+
+/// Marks a response whose problem a layer of this crate rendered, so that
+/// enclosing layers neither render it again nor take its 424 for a bare one.
+#[derive(Debug, Clone, Copy)]
+struct Rendered;
+
+impl Config {
+    fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
+        self.required
+            .iter()
+            .find_map(|name| match record.and_then(|record| record.get(name)) {
+                Some(Outcome::Succeeded) => None,
+                Some(Outcome::Failed(failure)) => Some(Unmet::Failed(name, failure)),
+                Some(Outcome::Skipped { .. }) => Some(Unmet::Skipped(name)),
+                None => Some(Unmet::Unevaluated(name)),
+            })
+    }
+
+    fn reject(
+        &self,
+        unmet: Unmet<'_>,
+        record: Option<&Dependencies>,
+        request_id: Option<&str>,
+    ) -> Response<ProblemBody> {
+        let incident = |dependency, failure, event| Incident {
+            dependency: Some(dependency),
+            failure,
+            record,
+            request_id,
+            event,
+        };
+        let policy = &self.policy;
+        match unmet {
+            Unmet::Failed(name, failure) => {
+                policy.render(&incident(name, failure, trace::PREREQUISITE_FAILED))
+            }
+            // A skipped prerequisite answers for the failure that caused the
+            // skip: 424 when it was a refusal, 503 when a dependency is down.
+            Unmet::Skipped(name) => match record.and_then(Dependencies::root_cause) {
+                Some((root, failure)) => {
+                    policy.render(&incident(root, failure, trace::PREREQUISITE_FAILED))
+                }
+                None => policy.render(&incident(
+                    name,
+                    &Failure::internal(),
+                    trace::SKIPPED_WITHOUT_CAUSE,
+                )),
+            },
+            Unmet::Unevaluated(name) => policy.render(&incident(
+                name,
+                &Failure::new(policy.unevaluated()),
+                trace::UNEVALUATED,
+            )),
+        }
+    }
+
+    /// The way out: renders a [`DependencyError`] the inner service answered
+    /// with, and guards against a 424 that names no dependency.
+    pub(super) fn finish<B>(
+        &self,
+        response: Response<B>,
+        request_id: Option<&HeaderValue>,
+    ) -> Response<ResponseBody<B>> {
+        let extensions = response.extensions();
+        if extensions.get::<Rendered>().is_some() {
+            return response.map(ResponseBody::inner);
+        }
+        let request_id = || request_id.and_then(sanitized_value);
+        let problem = if let Some(error) = extensions.get::<DependencyError>() {
+            self.policy.render(&error.incident(request_id()))
+        } else if response.status() == StatusCode::FAILED_DEPENDENCY {
+            match self.policy.guard() {
+                Guard::Enforce => self.policy.render(&Incident {
+                    dependency: None,
+                    failure: &Failure::internal(),
+                    record: None,
+                    request_id: request_id(),
+                    event: trace::UNNAMED_424,
+                }),
+                Guard::Warn => {
+                    trace::unnamed_424_let_through(request_id());
+                    return response.map(ResponseBody::inner);
+                }
+            }
+        } else {
+            return response.map(ResponseBody::inner);
+        };
+        // The inner response is replaced whole; its extensions (with the
+        // typed error, for outer layers and tests) are kept.
+        let extensions = response.into_parts().0.extensions;
+        mark_rendered(problem, extensions)
+    }
+}
+
+fn mark_rendered<B>(
+    problem: Response<ProblemBody>,
+    mut extensions: http::Extensions,
+) -> Response<ResponseBody<B>> {
+    extensions.insert(Rendered);
+    let mut response = problem.map(ResponseBody::problem);
+    *response.extensions_mut() = extensions;
+    response
+}

@@ -1,0 +1,94 @@
+//! Tower middleware for requests whose prerequisites failed.
+//!
+//! A request often depends on earlier actions: an auth step, a created
+//! record, a lock, an inventory reservation. When one of them fails, the
+//! dependent request must not run, and the client must learn *which*
+//! prerequisite failed and why, in a form machines can read.
+//!
+//! - Outcomes are recorded by name in the request's [`Dependencies`] record.
+//! - [`DependencyLayer`] runs the inner service only when the required names
+//!   succeeded. Otherwise it answers with an RFC 9457 [`Problem`]
+//!   (`application/problem+json`) that names the failed dependency, its own
+//!   status, the root cause and what was skipped.
+//! - A [`StatusPolicy`] picks the status. 424 Failed Dependency is kept for a
+//!   prerequisite that was attempted and refused; a dependency that is down is
+//!   503 with `Retry-After`, a timeout 504, a bad upstream answer 502, bad
+//!   input 400 or 422, a missing precondition 428, our own fault 500 with
+//!   nothing internal in the body. A 424 that names no dependency never
+//!   leaves.
+//! - Handlers report failures by returning a [`DependencyError`].
+//!
+//! # Example
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{service_fn, ServiceExt};
+//! use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
+//! use tower_layer::Layer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let handler = service_fn(|_: Request<()>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(Full::from("order placed")))
+//! });
+//! let service = DependencyLayer::new()
+//!     .require("auth")
+//!     .require("inventory")
+//!     .layer(handler);
+//!
+//! let mut request = Request::new(());
+//! let mut record = Dependencies::new();
+//! record.record_success("auth");
+//! record.record_failure(
+//!     "inventory",
+//!     Failure::rejected(StatusCode::CONFLICT).with_detail("Out of stock."),
+//! );
+//! request.extensions_mut().insert(record);
+//!
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
+//! let body: serde_json::Value =
+//!     serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+//! assert_eq!(body["dependency"], "inventory");
+//! assert_eq!(body["dependency_status"], 409);
+//! assert_eq!(body["detail"], "Out of stock.");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `tracing` (default): one event per problem rendered, a warning for a
+//!   client error and an error (with the source error) for a server error.
+//! - `axum`: `IntoResponse` for [`Problem`] and [`DependencyError`].
+
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+mod error;
+mod failure;
+pub mod layer;
+mod outcome;
+pub mod policy;
+pub mod problem;
+mod render;
+mod request_id;
+mod response;
+mod trace;
+
+pub use crate::error::DependencyError;
+pub use crate::failure::{BoxError, Failure, FailureKind};
+pub use crate::layer::{Dependency, DependencyLayer};
+pub use crate::outcome::{Dependencies, Name, Outcome};
+pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
+pub use crate::problem::{MemberNameError, Problem, ProblemBody};

@@ -1,0 +1,217 @@
+//! The per-request record of prerequisite outcomes: [`Dependencies`].
+//!
+//! Earlier layers, checks and handlers record what happened to each named
+//! prerequisite in the record kept in the request's extensions; a
+//! [`DependencyLayer`](crate::DependencyLayer) reads it to decide whether the
+//! request may go on.
+//!
+//! ```
+//! use http::{Request, StatusCode};
+//! use tower_failed_dependency::{Dependencies, Failure, Outcome};
+//!
+//! let mut request = Request::new(());
+//! let record = request
+//!     .extensions_mut()
+//!     .get_or_insert_with(Dependencies::new);
+//! record.record_success("auth");
+//! record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
+//! record.record_skipped("payment", "inventory");
+//!
+//! let record = request.extensions().get::<Dependencies>().unwrap();
+//! assert!(matches!(record.get("auth"), Some(Outcome::Succeeded)));
+//! let (name, failure) = record.root_cause().unwrap();
+//! assert_eq!(name, "inventory");
+//! assert_eq!(failure.dependency_status(), Some(StatusCode::CONFLICT));
+//! ```
+
+use std::borrow::Cow;
+
+use crate::Failure;
+
+/// The name of a prerequisite: a static string (no allocation) or an owned one.
+pub type Name = Cow<'static, str>;
+
+/// What happened to one prerequisite.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The prerequisite succeeded.
+    Succeeded,
+    /// The prerequisite was attempted and failed.
+    Failed(Failure),
+    /// The prerequisite was not attempted because another one failed.
+    Skipped {
+        /// The prerequisite whose failure caused the skip.
+        because: Name,
+    },
+}
+
+impl Outcome {
+    /// Whether the prerequisite succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Succeeded)
+    }
+}
+
+/// The record of named prerequisite outcomes for one request, in the order
+/// they were recorded.
+///
+/// Recording a name again replaces its outcome and keeps its place.
+/// The record lives in the request's extensions; to record from a handler
+/// that only sees a clone, return a
+/// [`DependencyError`](crate::DependencyError) instead.
+#[derive(Debug, Clone, Default)]
+pub struct Dependencies {
+    entries: Vec<(Name, Outcome)>,
+}
+
+impl Dependencies {
+    /// An empty record. Does not allocate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `name` succeeded.
+    pub fn record_success(&mut self, name: impl Into<Name>) -> &mut Self {
+        self.record(name.into(), Outcome::Succeeded)
+    }
+
+    /// Records that `name` was attempted and failed.
+    pub fn record_failure(&mut self, name: impl Into<Name>, failure: Failure) -> &mut Self {
+        self.record(name.into(), Outcome::Failed(failure))
+    }
+
+    /// Records that `name` was not attempted because `because` failed.
+    pub fn record_skipped(&mut self, name: impl Into<Name>, because: impl Into<Name>) -> &mut Self {
+        self.record(
+            name.into(),
+            Outcome::Skipped {
+                because: because.into(),
+            },
+        )
+    }
+
+    /// Records any outcome for `name`.
+    pub fn record(&mut self, name: impl Into<Name>, outcome: Outcome) -> &mut Self {
+        let name = name.into();
+        match self.entries.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, slot)) => *slot = outcome,
+            None => self.entries.push((name, outcome)),
+        }
+        self
+    }
+
+    /// The outcome recorded for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Outcome> {
+        self.entries
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, outcome)| outcome)
+    }
+
+    /// Every recorded outcome, in recording order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            inner: self.entries.iter(),
+        }
+    }
+
+    /// The first failure recorded: the root cause of anything skipped.
+    pub fn root_cause(&self) -> Option<(&str, &Failure)> {
+        self.iter().find_map(|(name, outcome)| match outcome {
+            Outcome::Failed(failure) => Some((name, failure)),
+            _ => None,
+        })
+    }
+
+    /// The names recorded as skipped, in recording order.
+    pub fn skipped(&self) -> impl Iterator<Item = &str> + Clone + '_ {
+        self.iter().filter_map(|(name, outcome)| match outcome {
+            Outcome::Skipped { .. } => Some(name),
+            _ => None,
+        })
+    }
+
+    /// How many outcomes are recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Dependencies {
+    type Item = (&'a str, &'a Outcome);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// An iterator over a [`Dependencies`] record, from [`Dependencies::iter`].
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    inner: std::slice::Iter<'a, (Name, Outcome)>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a Outcome);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner
+            .next()
+            .map(|(name, outcome)| (name.as_ref(), outcome))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn keeps_recording_order_and_replaces_in_place() {
+        let mut record = Dependencies::new();
+        record
+            .record_success("auth")
+            .record_failure("lock", Failure::rejected(StatusCode::LOCKED))
+            .record_success(String::from("inventory"));
+        record.record_success("lock");
+        let names: Vec<_> = record.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["auth", "lock", "inventory"]);
+        assert!(record.get("lock").unwrap().is_success());
+        assert!(record.root_cause().is_none());
+    }
+
+    #[test]
+    fn root_cause_is_the_first_failure_recorded() {
+        let mut record = Dependencies::new();
+        record
+            .record_failure("first", Failure::rejected(StatusCode::FORBIDDEN))
+            .record_skipped("dependent", "first")
+            .record_failure("second", Failure::timeout());
+        let (name, failure) = record.root_cause().unwrap();
+        assert_eq!(name, "first");
+        assert_eq!(
+            failure.kind(),
+            crate::FailureKind::Rejected(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(record.skipped().collect::<Vec<_>>(), ["dependent"]);
+    }
+
+    #[test]
+    fn unknown_names_have_no_outcome() {
+        assert!(Dependencies::new().get("auth").is_none());
+        assert!(Dependencies::new().is_empty());
+    }
+}

@@ -1,0 +1,326 @@
+//! Turning a failed prerequisite into the problem response a policy prescribes.
+//!
+//! The body is serialized straight from borrowed parts of the request and the
+//! failure: no intermediate `Problem` is built unless the policy has a hook.
+
+use std::fmt;
+
+use http::{Response, StatusCode};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::{
+    response, trace, Dependencies, Failure, FailureKind, Problem, ProblemBody, StatusPolicy,
+};
+
+/// What went wrong, borrowed from wherever it was found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Incident<'a> {
+    /// The prerequisite named in the problem; none for a bare 424.
+    pub(crate) dependency: Option<&'a str>,
+    pub(crate) failure: &'a Failure,
+    /// The record whose skipped dependents the problem lists.
+    pub(crate) record: Option<&'a Dependencies>,
+    pub(crate) request_id: Option<&'a str>,
+    /// What the log event says happened.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) event: &'static str,
+}
+
+impl StatusPolicy {
+    /// The problem response this policy prescribes for `failure` of the
+    /// prerequisite `dependency`, with its headers (`Retry-After` on a 503
+    /// when the failure has a hint). With the `tracing` feature, the problem
+    /// is logged.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_failed_dependency::{Failure, StatusPolicy};
+    ///
+    /// let response = StatusPolicy::default()
+    ///     .response("inventory", &Failure::rejected(StatusCode::CONFLICT));
+    /// assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
+    /// ```
+    pub fn response(&self, dependency: &str, failure: &Failure) -> Response<ProblemBody> {
+        self.render(&Incident {
+            dependency: Some(dependency),
+            failure,
+            record: None,
+            request_id: None,
+            event: trace::PREREQUISITE_FAILED,
+        })
+    }
+
+    /// Renders and logs an incident.
+    pub(crate) fn render(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
+        let response = self.render_quietly(incident);
+        trace::problem(response.status(), incident);
+        response
+    }
+
+    /// Renders an incident without logging it.
+    pub(crate) fn render_quietly(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
+        let kind = incident.failure.kind();
+        let status = self.status_for(incident.dependency.unwrap_or_default(), kind);
+        let wire = Wire {
+            policy: self,
+            status,
+            incident,
+        };
+        let body = match self.hook() {
+            None => response::to_json(&wire),
+            Some(hook) => {
+                let mut problem = serde_json::to_value(&wire)
+                    .and_then(serde_json::from_value::<Problem>)
+                    .unwrap_or_else(|_| Problem::new(status));
+                hook(&mut problem);
+                response::to_json(&problem.with_status(status))
+            }
+        };
+        let retry_after = match status {
+            StatusCode::SERVICE_UNAVAILABLE => incident.failure.retry_after(),
+            _ => None,
+        };
+        response::problem(status, body, retry_after)
+    }
+}
+
+/// The problem body as it goes on the wire.
+struct Wire<'a> {
+    policy: &'a StatusPolicy,
+    status: StatusCode,
+    incident: &'a Incident<'a>,
+}
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Incident {
+            dependency,
+            failure,
+            record,
+            request_id,
+            ..
+        } = *self.incident;
+        let kind = failure.kind();
+        let mut map = serializer.serialize_map(None)?;
+        match self.policy.type_base() {
+            Some(base) => {
+                map.serialize_entry("type", &format_args!("{base}{}", kind.slug()))?;
+                map.serialize_entry("title", title(kind))?;
+            }
+            None => {
+                if let Some(reason) = self.status.canonical_reason() {
+                    map.serialize_entry("title", reason)?;
+                }
+            }
+        }
+        map.serialize_entry("status", &self.status.as_u16())?;
+        let own_detail = failure
+            .detail()
+            .filter(|_| !self.status.is_server_error() || self.policy.shows_server_detail());
+        match own_detail {
+            Some(detail) => map.serialize_entry("detail", detail)?,
+            None => {
+                map.serialize_entry("detail", &format_args!("{}", Generic { kind, dependency }))?
+            }
+        }
+        if let Some(dependency) = dependency {
+            map.serialize_entry("dependency", dependency)?;
+        }
+        if let Some(status) = failure.dependency_status() {
+            map.serialize_entry("dependency_status", &status.as_u16())?;
+        }
+        if let Some(code) = failure.code() {
+            map.serialize_entry("code", code)?;
+        }
+        map.serialize_entry("retryable", &kind.is_retryable())?;
+        if let Some(request_id) = request_id {
+            map.serialize_entry("request_id", request_id)?;
+        }
+        if let Some(record) = record.filter(|r| r.skipped().next().is_some()) {
+            map.serialize_entry("skipped", &Skipped(record))?;
+        }
+        map.end()
+    }
+}
+
+/// The names a record holds as skipped, as a JSON array.
+struct Skipped<'a>(&'a Dependencies);
+
+impl Serialize for Skipped<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.skipped())
+    }
+}
+
+/// A title per kind, for problem types under a base URI.
+fn title(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Rejected(_) => "A prerequisite was refused",
+        FailureKind::InvalidInput => "Invalid input",
+        FailureKind::Unprocessable => "Unprocessable input",
+        FailureKind::PreconditionRequired => "Precondition required",
+        FailureKind::Unavailable => "Dependency unavailable",
+        FailureKind::Timeout => "Dependency timed out",
+        FailureKind::BadGateway => "Invalid answer from a dependency",
+        FailureKind::Internal => "Internal error",
+    }
+}
+
+/// The detail sent when the failure's own detail is absent or not shown.
+struct Generic<'a> {
+    kind: FailureKind,
+    dependency: Option<&'a str>,
+}
+
+impl fmt::Display for Generic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Name(self.dependency);
+        match self.kind {
+            FailureKind::Rejected(status) => write!(
+                f,
+                "The prerequisite {name} was refused ({status}), so this request was not performed."
+            ),
+            FailureKind::InvalidInput => write!(f, "The request's input for {name} is malformed."),
+            FailureKind::Unprocessable => {
+                write!(f, "The request's input for {name} cannot be processed.")
+            }
+            FailureKind::PreconditionRequired => {
+                write!(f, "The request lacks a precondition that {name} requires.")
+            }
+            FailureKind::Unavailable => {
+                write!(f, "The dependency {name} is temporarily unavailable.")
+            }
+            FailureKind::Timeout => write!(f, "The dependency {name} did not answer in time."),
+            FailureKind::BadGateway => {
+                write!(f, "The dependency {name} answered with something invalid.")
+            }
+            FailureKind::Internal => f.write_str("The server could not complete the request."),
+        }
+    }
+}
+
+/// A prerequisite's name in quotes, or a stand-in when there is none.
+struct Name<'a>(Option<&'a str>);
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, "'{name}'"),
+            None => f.write_str("of this request"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::RETRY_AFTER;
+    use serde_json::{json, Value};
+    use std::time::Duration;
+
+    async fn rendered(policy: &StatusPolicy, incident: &Incident<'_>) -> (StatusCode, Value) {
+        let response = policy.render_quietly(incident);
+        let status = response.status();
+        let body = response::collect(response.into_body()).await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn incident<'a>(dependency: &'a str, failure: &'a Failure) -> Incident<'a> {
+        Incident {
+            dependency: Some(dependency),
+            failure,
+            record: None,
+            request_id: None,
+            event: trace::PREREQUISITE_FAILED,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_a_424_naming_the_dependency_and_its_status() {
+        let failure = Failure::rejected(StatusCode::CONFLICT)
+            .with_detail("Email already taken.")
+            .with_code("EMAIL_TAKEN");
+        let mut record = Dependencies::new();
+        record
+            .record_failure("user", failure.clone())
+            .record_skipped("profile", "user");
+        let incident = Incident {
+            record: Some(&record),
+            request_id: Some("req-1"),
+            ..incident("user", &failure)
+        };
+        let (status, body) = rendered(&StatusPolicy::default(), &incident).await;
+        assert_eq!(status, StatusCode::FAILED_DEPENDENCY);
+        assert_eq!(
+            body,
+            json!({
+                "title": "Failed Dependency", "status": 424,
+                "detail": "Email already taken.", "dependency": "user",
+                "dependency_status": 409, "code": "EMAIL_TAKEN", "retryable": false,
+                "request_id": "req-1", "skipped": ["profile"]
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_hide_the_failure_detail_unless_opted_in() {
+        let failure = Failure::internal().with_detail("pool exhausted at db-3:5432");
+        let (status, body) = rendered(&StatusPolicy::default(), &incident("db", &failure)).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["detail"], "The server could not complete the request.");
+        let shown = StatusPolicy::builder()
+            .show_server_detail(true)
+            .build()
+            .unwrap();
+        let (_, body) = rendered(&shown, &incident("db", &failure)).await;
+        assert_eq!(body["detail"], "pool exhausted at db-3:5432");
+    }
+
+    #[test]
+    fn retry_after_only_on_503() {
+        let failure = Failure::unavailable().with_retry_after(Duration::from_secs(7));
+        let response = StatusPolicy::default().render_quietly(&incident("db", &failure));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "7");
+
+        let mapped = StatusPolicy::builder()
+            .map(FailureKind::Unavailable, StatusCode::BAD_GATEWAY)
+            .build()
+            .unwrap();
+        let response = mapped.render_quietly(&incident("db", &failure));
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert!(response.headers().get(RETRY_AFTER).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_type_base_gives_a_type_and_title_per_kind() {
+        let policy = StatusPolicy::builder()
+            .type_base("https://errors.example.com/")
+            .build()
+            .unwrap();
+        let (_, body) = rendered(&policy, &incident("search", &Failure::timeout())).await;
+        assert_eq!(body["type"], "https://errors.example.com/timeout");
+        assert_eq!(body["title"], "Dependency timed out");
+        assert_eq!(body["retryable"], true);
+        assert_eq!(
+            body["detail"],
+            "The dependency 'search' did not answer in time."
+        );
+    }
+
+    #[tokio::test]
+    async fn the_hook_adds_members_and_cannot_change_the_status() {
+        let policy = StatusPolicy::builder()
+            .on_problem(|problem| {
+                problem.insert_member("trace_id", "abc123").unwrap();
+                *problem = problem.clone().with_status(StatusCode::OK);
+            })
+            .build()
+            .unwrap();
+        let (status, body) = rendered(&policy, &incident("db", &Failure::bad_gateway())).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(body["status"], 502);
+        assert_eq!(body["trace_id"], "abc123");
+        assert_eq!(body["dependency"], "db");
+    }
+}
