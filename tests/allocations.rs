@@ -1,0 +1,167 @@
+//! Heap allocations per request, counted by a global allocator. Counts are
+//! deterministic, so they are asserted here; speed lives in `benches/`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::{ready, Future};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, Service};
+use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
+use tower_layer::Layer;
+
+struct Counting;
+
+thread_local! {
+    // Const-initialized and without a destructor: reading it never allocates.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    static REALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump(counter: &'static std::thread::LocalKey<Cell<usize>>) {
+    let _ = counter.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump(&ALLOCATIONS);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump(&ALLOCATIONS);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump(&REALLOCATIONS);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations and reallocations made on this thread by `f`.
+fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
+    let before = (ALLOCATIONS.with(Cell::get), REALLOCATIONS.with(Cell::get));
+    let out = f();
+    let after = (ALLOCATIONS.with(Cell::get), REALLOCATIONS.with(Cell::get));
+    (out, after.0 - before.0, after.1 - before.1)
+}
+
+struct Noop;
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Calls a service whose future completes at once, as a server would.
+fn call<S, B>(service: &mut S, request: Request<B>, cx: &mut Context<'_>) -> S::Response
+where
+    S: Service<Request<B>>,
+    S::Error: std::fmt::Debug,
+{
+    assert!(matches!(service.poll_ready(cx), Poll::Ready(Ok(()))));
+    let mut future = std::pin::pin!(service.call(request));
+    match future.as_mut().poll(cx) {
+        Poll::Ready(result) => result.unwrap(),
+        Poll::Pending => panic!("the test services complete at once"),
+    }
+}
+
+type Bare = tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>>;
+
+fn bare() -> Bare {
+    fn handle(_: Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
+        ready(Ok(Response::new(Full::new(Bytes::from_static(b"ok")))))
+    }
+    service_fn(handle as fn(_) -> _)
+}
+
+const NAMES: [&str; 8] = ["auth", "tenant", "quota", "lock", "inventory", "payment", "fraud", "shipping"];
+
+fn request(record: &Dependencies) -> Request<()> {
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("req-1"));
+    request.extensions_mut().insert(record.clone());
+    request
+}
+
+#[test]
+fn the_counter_counts() {
+    let (boxed, allocs, reallocs) = counted(|| Box::new(7_u64));
+    assert_eq!((*boxed, allocs, reallocs), (7, 1, 0));
+    let (grown, allocs, reallocs) = counted(|| {
+        let mut v = Vec::with_capacity(1);
+        v.extend_from_slice(&[1_u8; 64]);
+        v
+    });
+    assert_eq!((grown.len(), allocs, reallocs), (64, 1, 1));
+}
+
+#[test]
+fn the_pass_path_allocates_nothing_beyond_the_bare_service() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    for required in [1, 8] {
+        let mut record = Dependencies::new();
+        let mut layer = DependencyLayer::new();
+        for name in &NAMES[..required] {
+            record.record_success(*name);
+            layer = layer.require(*name);
+        }
+        let mut plain = bare();
+        let mut layered = layer.layer(bare());
+        // Built outside the counted part, as a server builds its request.
+        let (first, second) = (request(&record), request(&record));
+
+        let (response, bare_allocs, _) = counted(|| call(&mut plain, first, &mut cx));
+        assert_eq!(response.status(), StatusCode::OK);
+        let (response, layered_allocs, reallocs) = counted(|| call(&mut layered, second, &mut cx));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            (layered_allocs, reallocs),
+            (bare_allocs, 0),
+            "{required} required: the layer added allocations"
+        );
+    }
+}
+
+#[test]
+fn a_424_short_circuit_allocates_at_most_three_times_and_never_reallocates() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut record = Dependencies::new();
+    record
+        .record_success("auth")
+        .record_failure(
+            "inventory",
+            Failure::rejected(StatusCode::CONFLICT)
+                .with_detail("Only 0 left of sold-out.")
+                .with_code("OUT_OF_STOCK"),
+        )
+        .record_skipped("payment", "inventory");
+    let mut layered = DependencyLayer::new()
+        .require("auth")
+        .require("inventory")
+        .require("payment")
+        .layer(bare());
+    // The first problem on a thread sizes the reusable serialization buffer.
+    let warm_up = call(&mut layered, request(&record), &mut cx);
+    assert_eq!(warm_up.status(), StatusCode::FAILED_DEPENDENCY);
+
+    let second = request(&record);
+    let (response, allocs, reallocs) = counted(|| call(&mut layered, second, &mut cx));
+    assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
+    assert!(allocs <= 3, "{allocs} allocations: body, and the header map's two");
+    assert_eq!(reallocs, 0);
+}
