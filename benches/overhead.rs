@@ -23,7 +23,16 @@ use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 use tower_http::validate_request::ValidateRequestHeaderLayer;
 use tower_layer::Layer;
 
-const NAMES: [&str; 8] = ["auth", "tenant", "quota", "lock", "inventory", "payment", "fraud", "shipping"];
+const NAMES: [&str; 8] = [
+    "auth",
+    "tenant",
+    "quota",
+    "lock",
+    "inventory",
+    "payment",
+    "fraud",
+    "shipping",
+];
 
 type Body = Full<Bytes>;
 
@@ -78,7 +87,9 @@ fn refused() -> Dependencies {
 
 fn request(record: &Dependencies) -> Request<()> {
     let mut request = Request::new(());
-    request.headers_mut().insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    request
+        .headers_mut()
+        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     request.extensions_mut().insert(record.clone());
     request
 }
@@ -107,13 +118,23 @@ fn pass(c: &mut Criterion) {
     let waker = Waker::from(Arc::new(Noop));
     let mut cx = Context::from_waker(&waker);
     let mut group = c.benchmark_group("pass");
-    let mut run = |name: &str, service: &mut dyn FnMut(Request<()>, &mut Context<'_>) -> StatusCode, rec: Dependencies| {
+    let mut run = |name: &str,
+                   service: &mut dyn FnMut(Request<()>, &mut Context<'_>) -> StatusCode,
+                   rec: Dependencies| {
         group.bench_function(name, |b| {
-            b.iter_batched(|| request(&rec), |req| service(req, &mut cx), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(&rec),
+                |req| service(req, &mut cx),
+                BatchSize::SmallInput,
+            )
         });
     };
     let mut plain = bare();
-    run("bare", &mut |r, cx| call(&mut plain, r, cx).status(), record(1));
+    run(
+        "bare",
+        &mut |r, cx| call(&mut plain, r, cx).status(),
+        record(1),
+    );
     for required in [1, 8] {
         let mut layered = layer(required).layer(bare());
         run(
@@ -123,7 +144,11 @@ fn pass(c: &mut Criterion) {
         );
     }
     let mut validated = ValidateRequestHeaderLayer::accept("application/json").layer(bare());
-    run("validate_request_header", &mut |r, cx| call(&mut validated, r, cx).status(), record(1));
+    run(
+        "validate_request_header",
+        &mut |r, cx| call(&mut validated, r, cx).status(),
+        record(1),
+    );
     group.finish();
 }
 
@@ -138,7 +163,11 @@ fn short_circuit(c: &mut Criterion) {
         .layer(bare());
     let rec = refused();
     group.bench_function("dependency_layer_424", |b| {
-        b.iter_batched(|| request(&rec), |req| call(&mut layered, req, &mut cx), BatchSize::SmallInput)
+        b.iter_batched(
+            || request(&rec),
+            |req| call(&mut layered, req, &mut cx),
+            BatchSize::SmallInput,
+        )
     });
     let floor = Floor {
         title: "Failed Dependency",

@@ -299,7 +299,7 @@ fn upsert(table: &mut Vec<(FailureKind, StatusCode)>, kind: FailureKind, status:
 #[non_exhaustive]
 pub enum PolicyError {
     /// The status does not fit the kind of failure.
-    #[error("cannot answer a {kind} failure with {status}: {why}; use {fits}")]
+    #[error("cannot map {kind:?} to {status}: {why}; use {fits}")]
     Misfit {
         /// The kind of failure.
         kind: FailureKind,

@@ -76,7 +76,9 @@ where
     }
 }
 
-type Bare = tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>>;
+type Bare = tower::util::ServiceFn<
+    fn(Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+>;
 
 fn bare() -> Bare {
     fn handle(_: Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
@@ -85,7 +87,16 @@ fn bare() -> Bare {
     service_fn(handle as fn(_) -> _)
 }
 
-const NAMES: [&str; 8] = ["auth", "tenant", "quota", "lock", "inventory", "payment", "fraud", "shipping"];
+const NAMES: [&str; 8] = [
+    "auth",
+    "tenant",
+    "quota",
+    "lock",
+    "inventory",
+    "payment",
+    "fraud",
+    "shipping",
+];
 
 fn request(record: &Dependencies) -> Request<()> {
     let mut request = Request::new(());
@@ -162,6 +173,9 @@ fn a_424_short_circuit_allocates_at_most_three_times_and_never_reallocates() {
     let second = request(&record);
     let (response, allocs, reallocs) = counted(|| call(&mut layered, second, &mut cx));
     assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
-    assert!(allocs <= 3, "{allocs} allocations: body, and the header map's two");
+    assert!(
+        allocs <= 3,
+        "{allocs} allocations: body, and the header map's two"
+    );
     assert_eq!(reallocs, 0);
 }

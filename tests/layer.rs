@@ -27,9 +27,9 @@ fn counting(calls: &Arc<AtomicUsize>) -> Handler {
 }
 
 fn answering(response: fn() -> Response<Full<Bytes>>) -> Handler {
-    tower::util::BoxCloneService::new(service_fn(move |_: Request<()>| async move {
-        Ok(response())
-    }))
+    tower::util::BoxCloneService::new(service_fn(
+        move |_: Request<()>| async move { Ok(response()) },
+    ))
 }
 
 fn request(record: impl FnOnce(&mut Dependencies)) -> Request<()> {
@@ -40,7 +40,11 @@ fn request(record: impl FnOnce(&mut Dependencies)) -> Request<()> {
     request
 }
 
-async fn call(layer: DependencyLayer, handler: Handler, request: Request<()>) -> (StatusCode, Value) {
+async fn call(
+    layer: DependencyLayer,
+    handler: Handler,
+    request: Request<()>,
+) -> (StatusCode, Value) {
     let response = ServiceBuilder::new()
         .layer(layer)
         .service(handler)
@@ -49,7 +53,8 @@ async fn call(layer: DependencyLayer, handler: Handler, request: Request<()>) ->
         .unwrap();
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)));
+    let body =
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)));
     (status, body)
 }
 
@@ -58,10 +63,36 @@ async fn the_inner_service_is_not_called_when_a_prerequisite_is_unmet() {
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = DependencyLayer::new().require("auth").require("lock");
     let unmet: [(&str, fn(&mut Dependencies), u16); 4] = [
-        ("refused", |r| { r.record_success("auth").record_failure("lock", Failure::rejected(StatusCode::LOCKED)); }, 424),
-        ("down", |r| { r.record_failure("auth", Failure::unavailable()); }, 503),
-        ("skipped", |r| { r.record_failure("x", Failure::timeout()).record_skipped("auth", "x"); }, 504),
-        ("unrecorded", |r| { r.record_success("auth"); }, 500),
+        (
+            "refused",
+            |r| {
+                r.record_success("auth")
+                    .record_failure("lock", Failure::rejected(StatusCode::LOCKED));
+            },
+            424,
+        ),
+        (
+            "down",
+            |r| {
+                r.record_failure("auth", Failure::unavailable());
+            },
+            503,
+        ),
+        (
+            "skipped",
+            |r| {
+                r.record_failure("x", Failure::timeout())
+                    .record_skipped("auth", "x");
+            },
+            504,
+        ),
+        (
+            "unrecorded",
+            |r| {
+                r.record_success("auth");
+            },
+            500,
+        ),
     ];
     for (case, record, status) in unmet {
         let (got, _) = call(layer.clone(), counting(&calls), request(record)).await;
@@ -69,9 +100,13 @@ async fn the_inner_service_is_not_called_when_a_prerequisite_is_unmet() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 
-    let (status, body) = call(layer, counting(&calls), request(|r| {
-        r.record_success("lock").record_success("auth");
-    }))
+    let (status, body) = call(
+        layer,
+        counting(&calls),
+        request(|r| {
+            r.record_success("lock").record_success("auth");
+        }),
+    )
     .await;
     assert_eq!((status, body), (StatusCode::OK, json!("ran")));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -80,10 +115,14 @@ async fn the_inner_service_is_not_called_when_a_prerequisite_is_unmet() {
 #[tokio::test]
 async fn the_first_unmet_requirement_in_require_order_decides() {
     let layer = DependencyLayer::new().require("auth").require("inventory");
-    let (status, body) = call(layer, counting(&Arc::default()), request(|r| {
-        r.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT))
-            .record_failure("auth", Failure::unavailable());
-    }))
+    let (status, body) = call(
+        layer,
+        counting(&Arc::default()),
+        request(|r| {
+            r.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT))
+                .record_failure("auth", Failure::unavailable());
+        }),
+    )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["dependency"], "auth");
@@ -92,11 +131,15 @@ async fn the_first_unmet_requirement_in_require_order_decides() {
 #[tokio::test]
 async fn a_skipped_requirement_answers_for_its_root_cause() {
     let layer = DependencyLayer::new().require("payment");
-    let (status, body) = call(layer, counting(&Arc::default()), request(|r| {
-        r.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT))
-            .record_skipped("shipping", "inventory")
-            .record_skipped("payment", "inventory");
-    }))
+    let (status, body) = call(
+        layer,
+        counting(&Arc::default()),
+        request(|r| {
+            r.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT))
+                .record_skipped("shipping", "inventory")
+                .record_skipped("payment", "inventory");
+        }),
+    )
     .await;
     assert_eq!(status, StatusCode::FAILED_DEPENDENCY);
     assert_eq!(body["dependency"], "inventory");
@@ -107,9 +150,13 @@ async fn a_skipped_requirement_answers_for_its_root_cause() {
 #[tokio::test]
 async fn a_skip_with_no_recorded_cause_is_our_fault() {
     let layer = DependencyLayer::new().require("payment");
-    let (status, body) = call(layer, counting(&Arc::default()), request(|r| {
-        r.record_skipped("payment", "inventory");
-    }))
+    let (status, body) = call(
+        layer,
+        counting(&Arc::default()),
+        request(|r| {
+            r.record_skipped("payment", "inventory");
+        }),
+    )
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["dependency"], "payment");
@@ -142,7 +189,12 @@ async fn the_layer_gives_inner_services_a_record_to_write_into() {
         let present = request.extensions().get::<Dependencies>().is_some();
         Ok::<_, Infallible>(Response::new(Full::from(present.to_string())))
     });
-    let (status, body) = call(DependencyLayer::new(), tower::util::BoxCloneService::new(seen), Request::new(())).await;
+    let (status, body) = call(
+        DependencyLayer::new(),
+        tower::util::BoxCloneService::new(seen),
+        Request::new(()),
+    )
+    .await;
     assert_eq!((status, body), (StatusCode::OK, json!(true)));
 }
 
@@ -154,7 +206,9 @@ async fn a_dependency_error_is_rendered_with_the_enclosing_layers_policy() {
     });
     let strict = DependencyLayer::new().policy(StatusPolicy::strict());
     let mut request = Request::new(());
-    request.headers_mut().insert("x-request-id", "abc-1".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("x-request-id", "abc-1".parse().unwrap());
     let response = ServiceBuilder::new()
         .layer(strict)
         .service(failing)
@@ -162,9 +216,13 @@ async fn a_dependency_error_is_rendered_with_the_enclosing_layers_policy() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    let error = response.extensions().get::<DependencyError>().expect("typed error kept");
+    let error = response
+        .extensions()
+        .get::<DependencyError>()
+        .expect("typed error kept");
     assert_eq!(error.name(), "inventory");
-    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["status"], 409);
     assert_eq!(body["dependency"], "inventory");
     assert_eq!(body["request_id"], "abc-1");
@@ -172,18 +230,28 @@ async fn a_dependency_error_is_rendered_with_the_enclosing_layers_policy() {
 
 #[tokio::test]
 async fn the_guard_enforces_or_warns_about_bare_424s() {
-    let bare = || answering(|| {
-        let mut response = Response::new(Full::from("nope"));
-        *response.status_mut() = StatusCode::FAILED_DEPENDENCY;
-        response
-    });
+    let bare = || {
+        answering(|| {
+            let mut response = Response::new(Full::from("nope"));
+            *response.status_mut() = StatusCode::FAILED_DEPENDENCY;
+            response
+        })
+    };
     let (status, body) = call(DependencyLayer::new(), bare(), Request::new(())).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["status"], 500);
 
     let warn = StatusPolicy::builder().guard(Guard::Warn).build().unwrap();
-    let (status, body) = call(DependencyLayer::new().policy(warn), bare(), Request::new(())).await;
-    assert_eq!((status, body), (StatusCode::FAILED_DEPENDENCY, json!("nope")));
+    let (status, body) = call(
+        DependencyLayer::new().policy(warn),
+        bare(),
+        Request::new(()),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::FAILED_DEPENDENCY, json!("nope"))
+    );
 }
 
 #[tokio::test]
@@ -199,16 +267,19 @@ async fn an_inner_layers_424_passes_an_outer_layer_unchanged() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
-    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["dependency"], "lock");
     assert_eq!(body["dependency_status"], 423);
 }
 
 #[tokio::test]
 async fn request_ids_are_echoed_only_when_safe_and_from_the_configured_header() {
-    let refused = || request(|r| {
-        r.record_failure("auth", Failure::rejected(StatusCode::FORBIDDEN));
-    });
+    let refused = || {
+        request(|r| {
+            r.record_failure("auth", Failure::rejected(StatusCode::FORBIDDEN));
+        })
+    };
     let layer = DependencyLayer::new().require("auth");
     for (value, echoed) in [
         (&b"3f2a9c1e-7b4d"[..], Some("3f2a9c1e-7b4d")),
@@ -218,14 +289,23 @@ async fn request_ids_are_echoed_only_when_safe_and_from_the_configured_header() 
         (&[b'x'; 129][..], None),
     ] {
         let mut request = refused();
-        request.headers_mut().insert("x-request-id", http::HeaderValue::from_bytes(value).unwrap());
+        request.headers_mut().insert(
+            "x-request-id",
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
         let (_, body) = call(layer.clone(), counting(&Arc::default()), request).await;
-        assert_eq!(body.get("request_id").and_then(Value::as_str), echoed, "{value:?}");
+        assert_eq!(
+            body.get("request_id").and_then(Value::as_str),
+            echoed,
+            "{value:?}"
+        );
     }
 
     let custom = layer.request_id_header(HeaderName::from_static("x-correlation-id"));
     let mut request = refused();
-    request.headers_mut().insert("x-correlation-id", "corr-9".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("x-correlation-id", "corr-9".parse().unwrap());
     let (_, body) = call(custom, counting(&Arc::default()), request).await;
     assert_eq!(body["request_id"], "corr-9");
 }
@@ -235,14 +315,20 @@ async fn the_policys_hook_and_type_base_shape_every_problem() {
     let policy = StatusPolicy::builder()
         .type_base("https://errors.example.com/")
         .on_problem(|problem| {
-            problem.insert_member("docs_url", "https://docs.example.com/errors").unwrap();
+            problem
+                .insert_member("docs_url", "https://docs.example.com/errors")
+                .unwrap();
         })
         .build()
         .unwrap();
     let layer = DependencyLayer::new().require("db").policy(policy);
-    let (status, body) = call(layer, counting(&Arc::default()), request(|r| {
-        r.record_failure("db", Failure::timeout());
-    }))
+    let (status, body) = call(
+        layer,
+        counting(&Arc::default()),
+        request(|r| {
+            r.record_failure("db", Failure::timeout());
+        }),
+    )
     .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(body["type"], "https://errors.example.com/timeout");
@@ -254,8 +340,13 @@ async fn the_policys_hook_and_type_base_shape_every_problem() {
 async fn a_plain_hyper_server_answers_through_the_layer() {
     let service = ServiceBuilder::new()
         .map_request(|mut request: Request<hyper::body::Incoming>| {
-            let held = request.headers().get("lock-token").is_some_and(|t| t == "mine");
-            let record = request.extensions_mut().get_or_insert_with(Dependencies::new);
+            let held = request
+                .headers()
+                .get("lock-token")
+                .is_some_and(|t| t == "mine");
+            let record = request
+                .extensions_mut()
+                .get_or_insert_with(Dependencies::new);
             if held {
                 record.record_success("lock");
             } else {
@@ -264,12 +355,17 @@ async fn a_plain_hyper_server_answers_through_the_layer() {
             request
         })
         .layer(DependencyLayer::new().require("lock"))
-        .service(service_fn(|_| async { Ok::<_, Infallible>(Response::new(Full::from("saved"))) }));
+        .service(service_fn(|_| async {
+            Ok::<_, Infallible>(Response::new(Full::from("saved")))
+        }));
     let addr = support::serve(service).await;
 
     let answer = support::send(addr, Method::PUT, "/doc", &[("lock-token", "theirs")]).await;
     let body = answer.assert_problem(StatusCode::FAILED_DEPENDENCY);
     assert_eq!(body["dependency_status"], 423);
     let answer = support::send(addr, Method::PUT, "/doc", &[("lock-token", "mine")]).await;
-    assert_eq!((answer.status, answer.text().as_str()), (StatusCode::OK, "saved"));
+    assert_eq!(
+        (answer.status, answer.text().as_str()),
+        (StatusCode::OK, "saved")
+    );
 }

@@ -10,7 +10,10 @@ const OUT_OF_CREDIT: &str = include_str!("fixtures/rfc9457-out-of-credit.json");
 #[test]
 fn the_rfc_example_reads_and_writes_back_with_every_member() {
     let problem: Problem = serde_json::from_str(OUT_OF_CREDIT).unwrap();
-    assert_eq!(problem.problem_type(), "https://example.com/probs/out-of-credit");
+    assert_eq!(
+        problem.problem_type(),
+        "https://example.com/probs/out-of-credit"
+    );
     assert_eq!(problem.title(), Some("You do not have enough credit."));
     assert_eq!(problem.status(), None, "absent stays absent");
     assert_eq!(problem.member("balance"), Some(&json!(30)));
@@ -23,22 +26,31 @@ fn the_rfc_example_reads_and_writes_back_with_every_member() {
 
 #[test]
 fn standard_members_of_the_wrong_type_are_ignored_when_reading() {
-    let problem: Problem =
-        serde_json::from_str(r#"{"type":["x"],"status":"404","detail":12,"title":"Gone","instance":{}}"#).unwrap();
+    let problem: Problem = serde_json::from_str(
+        r#"{"type":["x"],"status":"404","detail":12,"title":"Gone","instance":{}}"#,
+    )
+    .unwrap();
     assert_eq!(problem.problem_type(), "about:blank");
     assert_eq!(problem.status(), None);
     assert_eq!(problem.detail(), None);
     assert_eq!(problem.instance(), None);
     assert_eq!(problem.title(), Some("Gone"));
-    assert_eq!(serde_json::to_value(&problem).unwrap(), json!({"title": "Gone"}));
+    assert_eq!(
+        serde_json::to_value(&problem).unwrap(),
+        json!({"title": "Gone"})
+    );
 }
 
 #[test]
 fn extension_names_that_break_the_rule_are_refused() {
-    let refused = Problem::new(StatusCode::FORBIDDEN).with_member("a-b", 1).unwrap_err();
+    let refused = Problem::new(StatusCode::FORBIDDEN)
+        .with_member("a-b", 1)
+        .unwrap_err();
     assert!(matches!(refused, MemberNameError::Malformed(ref name) if name == "a-b"));
     assert!(refused.to_string().contains("at least 3 characters"));
-    let refused = Problem::new(StatusCode::FORBIDDEN).with_member("status", 200).unwrap_err();
+    let refused = Problem::new(StatusCode::FORBIDDEN)
+        .with_member("status", 200)
+        .unwrap_err();
     assert!(matches!(refused, MemberNameError::Standard(_)));
 }
 
@@ -47,11 +59,18 @@ async fn into_response_sends_the_body_status_as_the_http_status() {
     let problem: Problem = serde_json::from_str(OUT_OF_CREDIT).unwrap();
     let response = problem.with_status(StatusCode::FORBIDDEN).into_response();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["status"], 403);
-    assert_eq!(body["accounts"], json!(["/account/12345", "/account/67890"]));
+    assert_eq!(
+        body["accounts"],
+        json!(["/account/12345", "/account/67890"])
+    );
 }
 
 #[test]

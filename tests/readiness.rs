@@ -23,11 +23,15 @@ fn with_lock(held: bool) -> Request<()> {
 
 #[tokio::test]
 async fn readiness_is_the_inner_services_and_a_refusal_leaves_it_unused() {
-    let (mut service, mut handle) =
-        mock::spawn_layer::<Request<()>, Response<Full<Bytes>>, _>(DependencyLayer::new().require("lock"));
+    let (mut service, mut handle) = mock::spawn_layer::<Request<()>, Response<Full<Bytes>>, _>(
+        DependencyLayer::new().require("lock"),
+    );
 
     handle.allow(0);
-    assert!(service.poll_ready().is_pending(), "not ready while the inner service is not");
+    assert!(
+        service.poll_ready().is_pending(),
+        "not ready while the inner service is not"
+    );
 
     handle.allow(1);
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
@@ -42,12 +46,24 @@ async fn readiness_is_the_inner_services_and_a_refusal_leaves_it_unused() {
     // next one: no second `allow` is needed.
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
     let accepted = service.call(with_lock(true));
-    let (request, send) = handle.next_request().await.expect("the request reaches the inner service");
-    assert!(request.extensions().get::<Dependencies>().unwrap().get("lock").unwrap().is_success());
+    let (request, send) = handle
+        .next_request()
+        .await
+        .expect("the request reaches the inner service");
+    assert!(request
+        .extensions()
+        .get::<Dependencies>()
+        .unwrap()
+        .get("lock")
+        .unwrap()
+        .is_success());
     send.send_response(Response::new(Full::from("done")));
     let response = accepted.await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "done");
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "done"
+    );
 }
 
 #[tokio::test]

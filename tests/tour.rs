@@ -21,12 +21,19 @@ async fn order(query: &str, headers: &[(&str, &str)]) -> Answer {
 async fn prerequisites_met_run_the_handler() {
     let answer = order("sku=widget&quantity=2", &[AUTH]).await;
     assert_eq!(answer.status, StatusCode::CREATED);
-    assert_eq!(answer.json(), json!({"order": "ord_1", "sku": "widget", "quantity": 2}));
+    assert_eq!(
+        answer.json(),
+        json!({"order": "ord_1", "sku": "widget", "quantity": 2})
+    );
 }
 
 #[tokio::test]
 async fn a_refused_reservation_is_a_424_naming_inventory_and_what_was_skipped() {
-    let answer = order("sku=sold-out&quantity=1", &[AUTH, ("x-request-id", "req-42")]).await;
+    let answer = order(
+        "sku=sold-out&quantity=1",
+        &[AUTH, ("x-request-id", "req-42")],
+    )
+    .await;
     let body = answer.assert_problem(StatusCode::FAILED_DEPENDENCY);
     assert_eq!(
         body,
@@ -92,9 +99,18 @@ async fn a_missing_precondition_is_428_from_a_handler_error() {
     let answer = send(addr, Method::DELETE, "/orders/ord_1", &[AUTH]).await;
     let body = answer.assert_problem(StatusCode::PRECONDITION_REQUIRED);
     assert_eq!(body["dependency"], "order_version");
-    assert_eq!(body["detail"], "Send If-Match with the ETag of order ord_1.");
+    assert_eq!(
+        body["detail"],
+        "Send If-Match with the ETag of order ord_1."
+    );
 
-    let answer = send(addr, Method::DELETE, "/orders/ord_1", &[AUTH, ("if-match", "\"v1\"")]).await;
+    let answer = send(
+        addr,
+        Method::DELETE,
+        "/orders/ord_1",
+        &[AUTH, ("if-match", "\"v1\"")],
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
 }
 
@@ -106,7 +122,11 @@ async fn an_internal_failure_is_500_with_nothing_internal_in_the_body() {
     assert_eq!(body["dependency"], "billing");
     assert_eq!(body["detail"], "The server could not complete the request.");
     for secret in ["s3cret", "postgres", "10.0.0.7", "ledger", "shard"] {
-        assert!(!answer.text().contains(secret), "{secret} leaked: {}", answer.text());
+        assert!(
+            !answer.text().contains(secret),
+            "{secret} leaked: {}",
+            answer.text()
+        );
     }
 }
 

@@ -72,7 +72,11 @@ impl Answer {
         assert_eq!(self.headers["content-type"], "application/problem+json");
         assert_eq!(self.headers["cache-control"], "no-store");
         let body = self.json();
-        assert_eq!(body["status"], status.as_u16(), "body status equals HTTP status");
+        assert_eq!(
+            body["status"],
+            status.as_u16(),
+            "body status equals HTTP status"
+        );
         body
     }
 }
