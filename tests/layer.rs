@@ -62,7 +62,8 @@ async fn call(
 async fn the_inner_service_is_not_called_when_a_prerequisite_is_unmet() {
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = DependencyLayer::new().require("auth").require("lock");
-    let unmet: [(&str, fn(&mut Dependencies), u16); 4] = [
+    type Recorder = fn(&mut Dependencies);
+    let unmet: [(&str, Recorder, u16); 4] = [
         (
             "refused",
             |r| {
