@@ -370,3 +370,23 @@ async fn a_plain_hyper_server_answers_through_the_layer() {
         (StatusCode::OK, "saved")
     );
 }
+
+#[tokio::test]
+async fn tower_https_request_id_reaches_the_problem() {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+    let service = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(DependencyLayer::new().require("auth"))
+        .service(counting(&Arc::default()));
+    let response = service.oneshot(Request::new(())).await.unwrap();
+    let propagated = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["request_id"], propagated.as_str());
+    assert_eq!(propagated.len(), 36, "a UUID: {propagated}");
+}

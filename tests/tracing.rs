@@ -1,0 +1,128 @@
+//! The events the layer logs: one per problem, a warning for 4xx and an error
+//! with the source for 5xx, with structured fields.
+
+#![cfg(feature = "tracing")]
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, ServiceBuilder, ServiceExt};
+use tower_failed_dependency::{Dependencies, DependencyError, DependencyLayer, Failure};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Runs `f` with a subscriber that writes plain-text events to a buffer.
+async fn capture<F: std::future::Future<Output = StatusCode>>(f: F) -> (StatusCode, Vec<String>) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let status = f.await;
+    drop(guard);
+    (status, captured.lines())
+}
+
+fn handler(
+) -> impl tower::Service<Request<()>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone
+{
+    service_fn(|_: Request<()>| async { Ok(Response::new(Full::from("ran"))) })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_refusal_is_one_warning_with_structured_fields() {
+    let (status, lines) = capture(async {
+        let mut record = Dependencies::new();
+        record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
+        let mut request = Request::new(());
+        request.extensions_mut().insert(record);
+        request
+            .headers_mut()
+            .insert("x-request-id", "req-9".parse().unwrap());
+        let service = DependencyLayer::new().require("inventory");
+        let service = ServiceBuilder::new().layer(service).service(handler());
+        service.oneshot(request).await.unwrap().status()
+    })
+    .await;
+    assert_eq!(status, StatusCode::FAILED_DEPENDENCY);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(line.contains(" WARN "), "{line}");
+    for field in [
+        "dependency=\"inventory\"",
+        "status=424",
+        "request_id=\"req-9\"",
+        "kind=rejected with 409 Conflict",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_handler_error_is_logged_once_as_an_error_with_its_source() {
+    let (status, lines) = capture(async {
+        let failing = service_fn(|_: Request<()>| async {
+            let source = std::io::Error::other("disk /var/db full");
+            let error = DependencyError::new("db", Failure::internal().with_source(source));
+            Ok::<_, Infallible>(error.into_response())
+        });
+        let service = ServiceBuilder::new()
+            .layer(DependencyLayer::new())
+            .service(failing);
+        service.oneshot(Request::new(())).await.unwrap().status()
+    })
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(lines.len(), 1, "one event per problem: {lines:?}");
+    let line = &lines[0];
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(
+        line.contains("disk /var/db full"),
+        "the source is logged: {line}"
+    );
+    assert!(line.contains("dependency=\"db\""), "{line}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_pass_path_logs_nothing() {
+    let (status, lines) = capture(async {
+        let mut record = Dependencies::new();
+        record.record_success("inventory");
+        let mut request = Request::new(());
+        request.extensions_mut().insert(record);
+        let service = ServiceBuilder::new()
+            .layer(DependencyLayer::new().require("inventory"))
+            .service(handler());
+        service.oneshot(request).await.unwrap().status()
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(lines.is_empty(), "{lines:?}");
+}
