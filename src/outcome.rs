@@ -94,7 +94,11 @@ impl Dependencies {
     /// Records any outcome for `name`.
     pub fn record(&mut self, name: impl Into<Name>, outcome: Outcome) -> &mut Self {
         let name = name.into();
-        match self.entries.iter_mut().find(|(known, _)| *known == name) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(known, _)| same(known, &name))
+        {
             Some((_, slot)) => *slot = outcome,
             None => self.entries.push((name, outcome)),
         }
@@ -103,10 +107,23 @@ impl Dependencies {
 
     /// The outcome recorded for `name`, if any.
     pub fn get(&self, name: &str) -> Option<&Outcome> {
+        self.find_from(0, name).map(|(_, outcome)| outcome)
+    }
+
+    /// Finds `name`, looking at position `hint` first, and returns its
+    /// position with its outcome. Requirements are usually recorded in the
+    /// order they are required, so a caller walking them passes the position
+    /// after the previous match and mostly hits at once.
+    pub(crate) fn find_from(&self, hint: usize, name: &str) -> Option<(usize, &Outcome)> {
+        if let Some((known, outcome)) = self.entries.get(hint) {
+            if same(known, name) {
+                return Some((hint, outcome));
+            }
+        }
         self.entries
             .iter()
-            .find(|(known, _)| known == name)
-            .map(|(_, outcome)| outcome)
+            .position(|(known, _)| same(known, name))
+            .map(|at| (at, &self.entries[at].1))
     }
 
     /// Every recorded outcome, in recording order.
@@ -141,6 +158,12 @@ impl Dependencies {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Name equality, with a shortcut for the common case of the same static
+/// string on both sides.
+fn same(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 impl<'a> IntoIterator for &'a Dependencies {
@@ -207,6 +230,20 @@ mod tests {
             crate::FailureKind::Rejected(StatusCode::FORBIDDEN)
         );
         assert_eq!(record.skipped().collect::<Vec<_>>(), ["dependent"]);
+    }
+
+    #[test]
+    fn lookups_find_names_wherever_they_were_recorded() {
+        let mut record = Dependencies::new();
+        record
+            .record_success("a")
+            .record_success(String::from("b"))
+            .record_failure("c", Failure::timeout());
+        assert_eq!(record.find_from(1, "b").map(|(at, _)| at), Some(1));
+        assert_eq!(record.find_from(0, "c").map(|(at, _)| at), Some(2));
+        assert_eq!(record.find_from(7, "a").map(|(at, _)| at), Some(0));
+        assert!(record.find_from(0, "bb").is_none());
+        assert!(record.get(&String::from("c")).is_some());
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! failure: no intermediate `Problem` is built unless the policy has a hook.
 
 use std::fmt;
+use std::time::Duration;
 
-use http::{Response, StatusCode};
+use bytes::Bytes;
+use http::{Extensions, Response, StatusCode};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::{
@@ -52,13 +54,26 @@ impl StatusPolicy {
 
     /// Renders and logs an incident.
     pub(crate) fn render(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
-        let response = self.render_quietly(incident);
-        trace::problem(response.status(), incident);
-        response
+        self.render_logged(incident)
+            .into_response(Extensions::new(), |body| body)
     }
 
     /// Renders an incident without logging it.
     pub(crate) fn render_quietly(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
+        self.render_body(incident)
+            .into_response(Extensions::new(), |body| body)
+    }
+
+    /// Serializes and logs an incident; the response is assembled later.
+    pub(crate) fn render_logged(&self, incident: &Incident<'_>) -> Rendered {
+        let rendered = self.render_body(incident);
+        trace::problem(rendered.status, incident);
+        rendered
+    }
+
+    /// Serializes an incident. Everything borrowed from the request is used
+    /// here, so the request's storage can be reused for the response after.
+    fn render_body(&self, incident: &Incident<'_>) -> Rendered {
         let kind = incident.failure.kind();
         let status = self.status_for(incident.dependency.unwrap_or_default(), kind);
         let wire = Wire {
@@ -80,7 +95,30 @@ impl StatusPolicy {
             StatusCode::SERVICE_UNAVAILABLE => incident.failure.retry_after(),
             _ => None,
         };
-        response::problem(status, body, retry_after)
+        Rendered {
+            status,
+            body,
+            retry_after,
+        }
+    }
+}
+
+/// A serialized problem, ready to become a response.
+#[derive(Debug)]
+pub(crate) struct Rendered {
+    status: StatusCode,
+    body: Bytes,
+    retry_after: Option<Duration>,
+}
+
+impl Rendered {
+    /// The response, built in place with the caller's extensions and body type.
+    pub(crate) fn into_response<T>(
+        self,
+        extensions: Extensions,
+        wrap: impl FnOnce(ProblemBody) -> T,
+    ) -> Response<T> {
+        response::problem_in(self.status, self.body, self.retry_after, extensions, wrap)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{Extensions, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
 use crate::ProblemBody;
@@ -56,15 +56,28 @@ pub(crate) fn problem(
     body: Bytes,
     retry_after: Option<Duration>,
 ) -> Response<ProblemBody> {
-    let mut headers = HeaderMap::with_capacity(3);
+    problem_in(status, body, retry_after, Extensions::new(), |body| body)
+}
+
+/// As [`problem`], built in place with the body type and extensions the
+/// caller answers with, so the response is not moved to be re-wrapped.
+pub(crate) fn problem_in<T>(
+    status: StatusCode,
+    body: Bytes,
+    retry_after: Option<Duration>,
+    extensions: Extensions,
+    wrap: impl FnOnce(ProblemBody) -> T,
+) -> Response<T> {
+    let mut response = Response::new(wrap(ProblemBody::new(body)));
+    *response.status_mut() = status;
+    *response.extensions_mut() = extensions;
+    let headers = response.headers_mut();
+    headers.reserve(3);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(delay) = retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(delay_seconds(delay)));
     }
-    let mut response = Response::new(ProblemBody::new(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
     response
 }
 

@@ -1,14 +1,14 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Extensions, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::layer::Config;
 use super::{DependencyLayer, ResponseBody, ResponseFuture};
-use crate::render::Incident;
+use crate::render::{Incident, Rendered};
 use crate::request_id::{sanitized, sanitized_value};
-use crate::{trace, Dependencies, DependencyError, Failure, Guard, Outcome, ProblemBody};
+use crate::{trace, Dependencies, DependencyError, Failure, Guard, Outcome};
 
 /// The service built by [`DependencyLayer`]. See the [module docs](crate::layer).
 #[derive(Debug, Clone)]
@@ -57,22 +57,23 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let record = request.extensions().get::<Dependencies>();
+        // Taken out (a pointer-sized move) so that, when the request is
+        // refused, its storage becomes the response's without an allocation.
+        let mut extensions = std::mem::take(request.extensions_mut());
+        let record = extensions.get::<Dependencies>();
         let Some(unmet) = config.first_unmet(record) else {
             if record.is_none() {
-                request.extensions_mut().insert(Dependencies::new());
+                extensions.insert(Dependencies::new());
             }
+            *request.extensions_mut() = extensions;
             let request_id = request.headers().get(&config.request_id_header).cloned();
             let future = self.inner.call(request);
             return ResponseFuture::inner(future, Arc::clone(config), request_id);
         };
         let request_id = sanitized(request.headers(), &config.request_id_header);
-        let problem = config.reject(unmet, record, request_id);
-        // The request is answered here and dropped: its extension storage is
-        // reused for the response's marker, which then costs no allocation.
-        let mut extensions = std::mem::take(request.extensions_mut());
+        let rendered = config.reject(unmet, record, request_id);
         extensions.clear();
-        ResponseFuture::reject(mark_rendered(problem, extensions))
+        ResponseFuture::reject(mark_rendered(rendered, extensions))
     }
 }
 
@@ -86,7 +87,7 @@ enum Unmet<'a> {
 /// Marks a response whose problem a layer of this crate rendered, so that
 /// enclosing layers neither render it again nor take its 424 for a bare one.
 #[derive(Debug, Clone, Copy)]
-struct Rendered;
+struct RenderedHere;
 
 impl Config {
     fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
@@ -105,7 +106,7 @@ impl Config {
         unmet: Unmet<'_>,
         record: Option<&Dependencies>,
         request_id: Option<&str>,
-    ) -> Response<ProblemBody> {
+    ) -> Rendered {
         let incident = |dependency, failure, event| Incident {
             dependency: Some(dependency),
             failure,
@@ -116,21 +117,21 @@ impl Config {
         let policy = &self.policy;
         match unmet {
             Unmet::Failed(name, failure) => {
-                policy.render(&incident(name, failure, trace::PREREQUISITE_FAILED))
+                policy.render_logged(&incident(name, failure, trace::PREREQUISITE_FAILED))
             }
             // A skipped prerequisite answers for the failure that caused the
             // skip: 424 when it was a refusal, 503 when a dependency is down.
             Unmet::Skipped(name) => match record.and_then(Dependencies::root_cause) {
                 Some((root, failure)) => {
-                    policy.render(&incident(root, failure, trace::PREREQUISITE_FAILED))
+                    policy.render_logged(&incident(root, failure, trace::PREREQUISITE_FAILED))
                 }
-                None => policy.render(&incident(
+                None => policy.render_logged(&incident(
                     name,
                     &Failure::internal(),
                     trace::SKIPPED_WITHOUT_CAUSE,
                 )),
             },
-            Unmet::Unevaluated(name) => policy.render(&incident(
+            Unmet::Unevaluated(name) => policy.render_logged(&incident(
                 name,
                 &Failure::new(policy.unevaluated()),
                 trace::UNEVALUATED,
@@ -146,15 +147,15 @@ impl Config {
         request_id: Option<&HeaderValue>,
     ) -> Response<ResponseBody<B>> {
         let extensions = response.extensions();
-        if extensions.get::<Rendered>().is_some() {
+        if extensions.get::<RenderedHere>().is_some() {
             return response.map(ResponseBody::inner);
         }
         let request_id = || request_id.and_then(sanitized_value);
-        let problem = if let Some(error) = extensions.get::<DependencyError>() {
-            self.policy.render(&error.incident(request_id()))
+        let rendered = if let Some(error) = extensions.get::<DependencyError>() {
+            self.policy.render_logged(&error.incident(request_id()))
         } else if response.status() == StatusCode::FAILED_DEPENDENCY {
             match self.policy.guard() {
-                Guard::Enforce => self.policy.render(&Incident {
+                Guard::Enforce => self.policy.render_logged(&Incident {
                     dependency: None,
                     failure: &Failure::internal(),
                     record: None,
@@ -172,16 +173,11 @@ impl Config {
         // The inner response is replaced whole; its extensions (with the
         // typed error, for outer layers and tests) are kept.
         let extensions = response.into_parts().0.extensions;
-        mark_rendered(problem, extensions)
+        mark_rendered(rendered, extensions)
     }
 }
 
-fn mark_rendered<B>(
-    problem: Response<ProblemBody>,
-    mut extensions: http::Extensions,
-) -> Response<ResponseBody<B>> {
-    extensions.insert(Rendered);
-    let mut response = problem.map(ResponseBody::problem);
-    *response.extensions_mut() = extensions;
-    response
+fn mark_rendered<B>(rendered: Rendered, mut extensions: Extensions) -> Response<ResponseBody<B>> {
+    extensions.insert(RenderedHere);
+    rendered.into_response(extensions, ResponseBody::problem)
 }
