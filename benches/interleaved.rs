@@ -10,6 +10,11 @@
 //!
 //! Allocations per request are counted once per variant by a counting
 //! allocator (exact, not sampled).
+//!
+//! With `ONLY=<variant name>` the binary runs that one variant once over
+//! `BATCH` requests and exits: `scripts/instructions.sh` counts its
+//! instructions with callgrind, which, unlike time, does not depend on what
+//! else the machine is doing.
 
 mod support;
 
@@ -208,6 +213,16 @@ fn main() {
     let batch = if quick { 100 } else { env("BATCH", 20_000) };
     let mut variants = variants();
     let n = variants.len();
+
+    if let Ok(only) = std::env::var("ONLY") {
+        let Some(v) = variants.iter_mut().find(|v| v.name == only) else {
+            let names: Vec<_> = variants.iter().map(|v| v.name).collect();
+            eprintln!("no variant {only:?}; the variants are: {names:#?}");
+            std::process::exit(2);
+        };
+        (v.run)(env("BATCH", 20_000), false);
+        return;
+    }
 
     // Allocations per request, counted on a batch of its own.
     let allocations: Vec<f64> = variants

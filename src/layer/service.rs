@@ -91,14 +91,18 @@ struct RenderedHere;
 
 impl Config {
     fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
-        self.required
-            .iter()
-            .find_map(|name| match record.and_then(|record| record.get(name)) {
-                Some(Outcome::Succeeded) => None,
-                Some(Outcome::Failed(failure)) => Some(Unmet::Failed(name, failure)),
-                Some(Outcome::Skipped { .. }) => Some(Unmet::Skipped(name)),
+        let mut hint = 0;
+        self.required.iter().find_map(|name| {
+            match record.and_then(|record| record.find_from(hint, name)) {
+                Some((at, Outcome::Succeeded)) => {
+                    hint = at + 1;
+                    None
+                }
+                Some((_, Outcome::Failed(failure))) => Some(Unmet::Failed(name, failure)),
+                Some((_, Outcome::Skipped { .. })) => Some(Unmet::Skipped(name)),
                 None => Some(Unmet::Unevaluated(name)),
-            })
+            }
+        })
     }
 
     fn reject(
