@@ -67,6 +67,26 @@ struct Variant {
     run: Box<dyn FnMut(usize, bool) -> f64>,
 }
 
+/// Runs `op` on `batch` inputs made by `make` in chunks of [`CHUNK`], timing
+/// (and, when `count`, counting the allocations of) only `op`. Returns the
+/// nanoseconds per input.
+fn timed<T>(batch: usize, count: bool, make: impl Fn() -> T, mut op: impl FnMut(T)) -> f64 {
+    let chunks = batch.div_ceil(CHUNK);
+    let mut inputs = Vec::with_capacity(CHUNK);
+    let mut elapsed = Duration::ZERO;
+    for _ in 0..chunks {
+        inputs.extend((0..CHUNK).map(|_| make()));
+        COUNTING.store(count, Ordering::Relaxed);
+        let start = Instant::now();
+        for input in inputs.drain(..) {
+            op(input);
+        }
+        elapsed += start.elapsed();
+        COUNTING.store(false, Ordering::Relaxed);
+    }
+    elapsed.as_nanos() as f64 / (chunks * CHUNK) as f64
+}
+
 /// A variant over a tower service taking `Request<R>`.
 fn variant<S, R, B>(
     name: &'static str,
@@ -84,19 +104,9 @@ where
         baseline,
         run: Box::new(move |batch, count| {
             let mut cx = Context::from_waker(&waker);
-            let mut requests = Vec::with_capacity(CHUNK);
-            let mut elapsed = Duration::ZERO;
-            for _ in 0..batch.div_ceil(CHUNK) {
-                requests.extend((0..CHUNK).map(|_| make()));
-                COUNTING.store(count, Ordering::Relaxed);
-                let start = Instant::now();
-                for request in requests.drain(..) {
-                    black_box(call(&mut service, request, &mut cx));
-                }
-                elapsed += start.elapsed();
-                COUNTING.store(false, Ordering::Relaxed);
-            }
-            elapsed.as_nanos() as f64 / (batch.div_ceil(CHUNK) * CHUNK) as f64
+            timed(batch, count, &make, |request| {
+                black_box(call(&mut service, request, &mut cx));
+            })
         }),
     }
 }
@@ -156,17 +166,14 @@ fn variants() -> Vec<Variant> {
             name: "serde_json::to_vec of the problem (floor)",
             baseline: "serde_json::to_vec of the problem (floor)",
             run: Box::new(|batch, count| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..batch.div_ceil(CHUNK) {
-                    COUNTING.store(count, Ordering::Relaxed);
-                    let start = Instant::now();
-                    for _ in 0..CHUNK {
+                timed(
+                    batch,
+                    count,
+                    || (),
+                    |()| {
                         black_box(serde_json::to_vec(black_box(&FLOOR)).unwrap_or_default());
-                    }
-                    elapsed += start.elapsed();
-                    COUNTING.store(false, Ordering::Relaxed);
-                }
-                elapsed.as_nanos() as f64 / (batch.div_ceil(CHUNK) * CHUNK) as f64
+                    },
+                )
             }),
         },
         variant(

@@ -4,14 +4,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::future::{ready, Future};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::future::ready;
+use std::task::Context;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
-use tower::{service_fn, Service};
+use tower::service_fn;
 use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 use tower_layer::Layer;
 
@@ -57,24 +56,10 @@ fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
     (out, after.0 - before.0, after.1 - before.1)
 }
 
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
+#[path = "support/immediate.rs"]
+mod immediate;
 
-/// Calls a service whose future completes at once, as a server would.
-fn call<S, B>(service: &mut S, request: Request<B>, cx: &mut Context<'_>) -> S::Response
-where
-    S: Service<Request<B>>,
-    S::Error: std::fmt::Debug,
-{
-    assert!(matches!(service.poll_ready(cx), Poll::Ready(Ok(()))));
-    let mut future = std::pin::pin!(service.call(request));
-    match future.as_mut().poll(cx) {
-        Poll::Ready(result) => result.unwrap(),
-        Poll::Pending => panic!("the test services complete at once"),
-    }
-}
+use immediate::{call, noop_waker};
 
 type Bare = tower::util::ServiceFn<
     fn(Request<()>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
@@ -121,7 +106,7 @@ fn the_counter_counts() {
 
 #[test]
 fn the_pass_path_allocates_nothing_beyond_the_bare_service() {
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     for required in [1, 8] {
         let mut record = Dependencies::new();
@@ -149,7 +134,7 @@ fn the_pass_path_allocates_nothing_beyond_the_bare_service() {
 
 #[test]
 fn a_424_short_circuit_allocates_at_most_three_times_and_never_reallocates() {
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut record = Dependencies::new();
     record

@@ -2,11 +2,15 @@
 
 #![allow(dead_code)]
 
+#[path = "../../tests/support/immediate.rs"]
+mod immediate;
+
+pub use immediate::{call, noop_waker};
+
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use axum::extract::Request as AxumRequest;
 use axum::middleware::{from_fn, Next};
@@ -211,29 +215,4 @@ pub fn router_layer() -> Router {
 
 pub fn layered<S>(layer: DependencyLayer, inner: S) -> tower_failed_dependency::Dependency<S> {
     layer.layer(inner)
-}
-
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// A waker that does nothing: every measured future completes on its first
-/// poll, so no runtime is involved.
-pub fn noop_waker() -> Waker {
-    Waker::from(Arc::new(Noop))
-}
-
-/// Calls a service whose future completes on its first poll.
-pub fn call<S, R, B>(service: &mut S, request: Request<R>, cx: &mut Context<'_>) -> Response<B>
-where
-    S: Service<Request<R>, Response = Response<B>>,
-    S::Error: std::fmt::Debug,
-{
-    assert!(matches!(service.poll_ready(cx), Poll::Ready(Ok(()))));
-    let mut future = std::pin::pin!(service.call(request));
-    match future.as_mut().poll(cx) {
-        Poll::Ready(response) => response.expect("the measured services do not fail"),
-        Poll::Pending => unreachable!("measured services complete on their first poll"),
-    }
 }
