@@ -87,13 +87,13 @@ mod response;
 mod trace;
 
 pub use crate::error::DependencyError;
-
-// The README's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "axum"))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
 pub use crate::failure::{BoxError, Failure, FailureKind};
 pub use crate::layer::{Dependency, DependencyLayer};
 pub use crate::outcome::{Dependencies, Name, Outcome};
 pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
+
+// The README's examples are compiled and run as doc tests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
