@@ -75,6 +75,9 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(feature = "checks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "checks")))]
+pub mod checks;
 mod error;
 mod failure;
 pub mod layer;

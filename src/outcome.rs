@@ -141,6 +141,23 @@ impl Dependencies {
         })
     }
 
+    /// The failure that caused `name` to be skipped: the `because` chain is
+    /// followed to the failure it ends in. When the chain is broken (it names
+    /// something never recorded, or loops), the first failure recorded.
+    pub fn cause_of(&self, name: &str) -> Option<(&str, &Failure)> {
+        let mut at = name;
+        for _ in 0..=self.entries.len() {
+            match self.find_from(0, at) {
+                Some((index, Outcome::Failed(failure))) => {
+                    return Some((&self.entries[index].0, failure));
+                }
+                Some((_, Outcome::Skipped { because })) => at = because.as_ref(),
+                _ => break,
+            }
+        }
+        self.root_cause()
+    }
+
     /// The names recorded as skipped, in recording order.
     pub fn skipped(&self) -> impl Iterator<Item = &str> + Clone + '_ {
         self.iter().filter_map(|(name, outcome)| match outcome {
@@ -230,6 +247,22 @@ mod tests {
             crate::FailureKind::Rejected(StatusCode::FORBIDDEN)
         );
         assert_eq!(record.skipped().collect::<Vec<_>>(), ["dependent"]);
+    }
+
+    #[test]
+    fn the_cause_of_a_skip_follows_its_chain_to_the_failure() {
+        let mut record = Dependencies::new();
+        record
+            .record_failure("analytics", Failure::unavailable())
+            .record_failure("auth", Failure::rejected(StatusCode::FORBIDDEN))
+            .record_skipped("inventory", "auth")
+            .record_skipped("payment", "inventory")
+            .record_skipped("loop", "loop");
+        let (name, failure) = record.cause_of("payment").unwrap();
+        assert_eq!(name, "auth");
+        assert_eq!(failure.dependency_status(), Some(StatusCode::FORBIDDEN));
+        assert_eq!(record.cause_of("loop").unwrap().0, "analytics");
+        assert_eq!(record.cause_of("auth").unwrap().0, "auth");
     }
 
     #[test]

@@ -65,6 +65,14 @@ impl DependencyLayer {
     }
 }
 
+impl DependencyLayer {
+    /// The configuration, for a builder that extends it.
+    #[cfg(feature = "checks")]
+    pub(crate) fn into_config(self) -> Config {
+        Arc::try_unwrap(self.config).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
 impl Default for DependencyLayer {
     fn default() -> Self {
         Self::new()

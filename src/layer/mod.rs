@@ -73,3 +73,7 @@ pub use self::body::ResponseBody;
 pub use self::future::ResponseFuture;
 pub use self::layer::DependencyLayer;
 pub use self::service::Dependency;
+
+pub(crate) use self::layer::Config;
+#[cfg(feature = "checks")]
+pub(crate) use self::service::mark_rendered;

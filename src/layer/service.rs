@@ -78,7 +78,7 @@ where
 }
 
 /// A required prerequisite that is not met, and how.
-enum Unmet<'a> {
+pub(crate) enum Unmet<'a> {
     Failed(&'a str, &'a Failure),
     Skipped(&'a str),
     Unevaluated(&'a str),
@@ -90,7 +90,7 @@ enum Unmet<'a> {
 struct RenderedHere;
 
 impl Config {
-    fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
+    pub(crate) fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
         let mut hint = 0;
         self.required.iter().find_map(|name| {
             match record.and_then(|record| record.find_from(hint, name)) {
@@ -105,7 +105,7 @@ impl Config {
         })
     }
 
-    fn reject(
+    pub(crate) fn reject(
         &self,
         unmet: Unmet<'_>,
         record: Option<&Dependencies>,
@@ -125,7 +125,7 @@ impl Config {
             }
             // A skipped prerequisite answers for the failure that caused the
             // skip: 424 when it was a refusal, 503 when a dependency is down.
-            Unmet::Skipped(name) => match record.and_then(Dependencies::root_cause) {
+            Unmet::Skipped(name) => match record.and_then(|record| record.cause_of(name)) {
                 Some((root, failure)) => {
                     policy.render_logged(&incident(root, failure, trace::PREREQUISITE_FAILED))
                 }
@@ -145,7 +145,7 @@ impl Config {
 
     /// The way out: renders a [`DependencyError`] the inner service answered
     /// with, and guards against a 424 that names no dependency.
-    pub(super) fn finish<B>(
+    pub(crate) fn finish<B>(
         &self,
         response: Response<B>,
         request_id: Option<&HeaderValue>,
@@ -181,7 +181,10 @@ impl Config {
     }
 }
 
-fn mark_rendered<B>(rendered: Rendered, mut extensions: Extensions) -> Response<ResponseBody<B>> {
+pub(crate) fn mark_rendered<B>(
+    rendered: Rendered,
+    mut extensions: Extensions,
+) -> Response<ResponseBody<B>> {
     extensions.insert(RenderedHere);
     rendered.into_response(extensions, ResponseBody::problem)
 }

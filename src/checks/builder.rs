@@ -1,0 +1,209 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use super::graph::{self, GraphError};
+use super::prerequisite::{ErasedPrerequisite, Prerequisite};
+use super::run::{Node, Plan, Step};
+use super::CheckedLayer;
+use crate::layer::Config;
+use crate::outcome::Name;
+use crate::{DependencyLayer, StatusPolicy};
+
+/// How long a check may run when no [`timeout`](ChecksBuilder::timeout) is set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Declares the checks of a layer, started by [`DependencyLayer::check`].
+/// [`build`](Self::build) validates the graph and gives the layer.
+///
+/// [`after`](Self::after) and [`timeout`](Self::timeout) apply to the check
+/// declared last.
+#[must_use = "a builder does nothing until it is built into a layer"]
+pub struct ChecksBuilder {
+    config: Config,
+    order: Vec<Declared>,
+    checks: Vec<Declaration>,
+    last: Declaration,
+    deadline: Option<Duration>,
+}
+
+/// One step of the declaration order, before validation.
+enum Declared {
+    Required(Name),
+    /// A check, by its index among all checks.
+    Check(usize),
+}
+
+/// One check as declared.
+struct Declaration {
+    name: Name,
+    after: Vec<Name>,
+    timeout: Duration,
+    check: Arc<dyn ErasedPrerequisite>,
+}
+
+impl Declaration {
+    fn new<P: Prerequisite>(name: Name, check: P) -> Self {
+        Self {
+            name,
+            after: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            check: Arc::new(check),
+        }
+    }
+}
+
+impl DependencyLayer {
+    /// Adds a prerequisite that the layer evaluates itself, for every
+    /// request, before the inner service: see [`checks`](crate::checks).
+    ///
+    /// The requirements added so far come first in the declaration order.
+    pub fn check<P: Prerequisite>(self, name: impl Into<Name>, check: P) -> ChecksBuilder {
+        let config = self.into_config();
+        let order = config.required.iter().cloned().map(Declared::Required);
+        let mut order: Vec<Declared> = order.collect();
+        order.push(Declared::Check(0));
+        ChecksBuilder {
+            config,
+            order,
+            checks: Vec::new(),
+            last: Declaration::new(name.into(), check),
+            deadline: None,
+        }
+    }
+}
+
+impl ChecksBuilder {
+    /// Adds another check.
+    pub fn check<P: Prerequisite>(mut self, name: impl Into<Name>, check: P) -> Self {
+        let previous = std::mem::replace(&mut self.last, Declaration::new(name.into(), check));
+        self.checks.push(previous);
+        self.order.push(Declared::Check(self.checks.len()));
+        self
+    }
+
+    /// Runs the check declared last only after every one of `names`
+    /// succeeded: checks of this layer or its requirements. When one of them
+    /// fails, the check is not run and is recorded as skipped.
+    pub fn after<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Name>,
+    {
+        self.last.after.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// How long the check declared last may run (default
+    /// [`DEFAULT_TIMEOUT`]). A check that takes longer fails as a
+    /// [timeout](crate::FailureKind::Timeout), 504 by default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.last.timeout = timeout;
+        self
+    }
+
+    /// How long all the checks of one request may take together (no limit by
+    /// default). When it passes, every check not yet ended fails as a
+    /// timeout.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Requires `name` to have been recorded as succeeded by an outer layer;
+    /// see [`DependencyLayer::require`]. Checks may run
+    /// [`after`](Self::after) it.
+    pub fn require(mut self, name: impl Into<Name>) -> Self {
+        let name = name.into();
+        if !self.config.required.contains(&name) {
+            self.config.required.push(name.clone());
+            self.order.push(Declared::Required(name));
+        }
+        self
+    }
+
+    /// The policy that maps failures to statuses; see
+    /// [`DependencyLayer::policy`].
+    pub fn policy(mut self, policy: StatusPolicy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// The request header whose id is echoed in problems; see
+    /// [`DependencyLayer::request_id_header`].
+    pub fn request_id_header(mut self, header: HeaderName) -> Self {
+        self.config.request_id_header = header;
+        self
+    }
+
+    /// Validates the graph and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// A name declared twice, a check that runs after a name the layer does
+    /// not know, or checks that wait for each other in a cycle.
+    pub fn build(self) -> Result<CheckedLayer, GraphError> {
+        let Self {
+            mut config,
+            order,
+            mut checks,
+            last,
+            deadline,
+        } = self;
+        checks.push(last);
+        let declared: Vec<(Name, Vec<Name>)> = checks
+            .iter()
+            .map(|check| (check.name.clone(), check.after.clone()))
+            .collect();
+        let deps = graph::resolve(&config.required, &declared)?;
+        let nodes = checks
+            .into_iter()
+            .zip(deps)
+            .map(|(check, deps)| Node {
+                name: check.name,
+                deps,
+                timeout: check.timeout,
+                check: check.check,
+            })
+            .collect::<Vec<_>>();
+        // From here on the layer examines every name, requirement or check,
+        // in declaration order.
+        config.required = order
+            .iter()
+            .map(|step| match step {
+                Declared::Required(name) => name.clone(),
+                Declared::Check(i) => nodes[*i].name.clone(),
+            })
+            .collect();
+        let order = order
+            .into_iter()
+            .map(|step| match step {
+                Declared::Required(name) => Step::Required(name),
+                Declared::Check(i) => Step::Check(i),
+            })
+            .collect();
+        let plan = Plan {
+            nodes,
+            order,
+            deadline,
+        };
+        Ok(CheckedLayer::new(config, plan))
+    }
+}
+
+impl std::fmt::Debug for ChecksBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self
+            .checks
+            .iter()
+            .chain(Some(&self.last))
+            .map(|check| check.name.as_ref())
+            .collect();
+        f.debug_struct("ChecksBuilder")
+            .field("required", &self.config.required)
+            .field("checks", &names)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,171 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::prerequisite::RequestHead;
+use super::run::Run;
+use crate::layer::{mark_rendered, Config, ResponseBody};
+use crate::request_id::sanitized;
+use crate::Dependencies;
+
+pin_project! {
+    /// The response future of [`Checked`](super::Checked): runs the checks,
+    /// then waits for the inner service's readiness and calls it.
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateOwned]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Checking {
+            run: Run,
+            head: RequestHead,
+            body: ReqBody,
+            inner: S,
+            config: Arc<Config>,
+        },
+        Ready {
+            inner: S,
+            request: Request<ReqBody>,
+            config: Arc<Config>,
+            request_id: Option<HeaderValue>,
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+            config: Arc<Config>,
+            request_id: Option<HeaderValue>,
+        },
+        Done,
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(super) fn new(
+        run: Run,
+        head: RequestHead,
+        body: ReqBody,
+        inner: S,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            state: State::Checking {
+                run,
+                head,
+                body,
+                inner,
+                config,
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Checking { run, .. } => {
+                    let verdict = ready!(Pin::new(run).poll(cx));
+                    let StateOwned::Checking {
+                        run,
+                        head,
+                        body,
+                        inner,
+                        config,
+                    } = state.as_mut().project_replace(State::Done)
+                    else {
+                        unreachable!("the state was Checking a moment ago");
+                    };
+                    // The checks' futures and their clones of the head go
+                    // first, so that the parts are taken back, not cloned.
+                    drop(run);
+                    let mut parts = head.into_parts();
+                    verdict.record_into(&mut parts.extensions);
+                    let record = parts.extensions.get::<Dependencies>();
+                    if let Some(unmet) = config.first_unmet(record) {
+                        let request_id = sanitized(&parts.headers, &config.request_id_header);
+                        let rendered = config.reject(unmet, record, request_id);
+                        let mut extensions = std::mem::take(&mut parts.extensions);
+                        extensions.clear();
+                        return Poll::Ready(Ok(mark_rendered(rendered, extensions)));
+                    }
+                    let request_id = parts.headers.get(&config.request_id_header).cloned();
+                    state.set(State::Ready {
+                        inner,
+                        request: Request::from_parts(parts, body),
+                        config,
+                        request_id,
+                    });
+                }
+                StateProj::Ready { inner, .. } => {
+                    ready!(inner.poll_ready(cx))?;
+                    let StateOwned::Ready {
+                        mut inner,
+                        request,
+                        config,
+                        request_id,
+                    } = state.as_mut().project_replace(State::Done)
+                    else {
+                        unreachable!("the state was Ready a moment ago");
+                    };
+                    let future = inner.call(request);
+                    state.set(State::Calling {
+                        future,
+                        config,
+                        request_id,
+                    });
+                }
+                StateProj::Calling {
+                    future,
+                    config,
+                    request_id,
+                } => {
+                    let response = ready!(future.poll(cx))?;
+                    let response = config.finish(response, request_id.as_ref());
+                    state.set(State::Done);
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Done => panic!("future polled after completion"),
+            }
+        }
+    }
+}
+
+impl<S, ReqBody> std::fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Checking { .. } => "Checking",
+            State::Ready { .. } => "Ready",
+            State::Calling { .. } => "Calling",
+            State::Done => "Done",
+        };
+        f.debug_tuple("ResponseFuture").field(&state).finish()
+    }
+}
