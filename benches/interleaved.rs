@@ -118,7 +118,7 @@ fn variants() -> Vec<Variant> {
     };
     // Every pass variant gets the same request (a record of 8 successes), so
     // that building and dropping it costs them all the same.
-    vec![
+    let mut variants = vec![
         variant("bare", "bare", bare(), with(passing(8))),
         variant(
             "hand-written layer, pass",
@@ -192,7 +192,29 @@ fn variants() -> Vec<Variant> {
                 .layer(bare()),
             with(refused()),
         ),
-    ]
+    ];
+    #[cfg(feature = "checks")]
+    variants.extend([
+        variant(
+            "checks: 1 check, pass",
+            "bare",
+            support::checks::one().layer(bare()),
+            with(passing(8)),
+        ),
+        variant(
+            "checks: auth then 2 concurrent, pass",
+            "bare",
+            support::checks::graph().layer(bare()),
+            with(passing(8)),
+        ),
+        variant(
+            "hand-written async checks, same graph, pass",
+            "bare",
+            support::checks::HandWrittenChecks::new(bare()),
+            with(passing(8)),
+        ),
+    ]);
+    variants
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -216,6 +238,15 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // and should only check that this runs.
     let quick = !std::env::args().any(|arg| arg == "--bench");
+    // Checks arm Tokio timers, which need a runtime to register with; every
+    // check here completes on its first poll, so the runtime is never driven.
+    #[cfg(feature = "checks")]
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    #[cfg(feature = "checks")]
+    let _entered = runtime.enter();
     let rounds = if quick { 1 } else { env("ROUNDS", 21) };
     let batch = if quick { 100 } else { env("BATCH", 20_000) };
     let mut variants = variants();

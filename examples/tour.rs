@@ -5,6 +5,8 @@
 //! cargo run --example tour
 //! ```
 
+#[path = "support/checkout.rs"]
+mod checkout;
 #[path = "support/shop.rs"]
 mod shop;
 
@@ -100,6 +102,40 @@ fn scenarios() -> Vec<Scenario> {
             headers: &[AUTH],
             expect: StatusCode::INTERNAL_SERVER_ERROR,
         },
+        post(
+            "Checks the layer runs itself: auth, then inventory and payment_limit \
+             concurrently; the handler reads the customer and reservation they produced",
+            "/checkout?sku=widget&amount=1999",
+            StatusCode::CREATED,
+        ),
+        Scenario {
+            what: "The auth check refuses the token: 424, inventory and payment_limit never ran",
+            method: Method::POST,
+            path: "/checkout?sku=widget&amount=1999",
+            headers: &[("authorization", "Bearer read-only")],
+            expect: StatusCode::FAILED_DEPENDENCY,
+        },
+        post(
+            "The inventory check is refused (409): 424, the running payment_limit is dropped",
+            "/checkout?sku=sold-out&amount=1999",
+            StatusCode::FAILED_DEPENDENCY,
+        ),
+        post(
+            "The inventory check outlasts its 100 ms timeout: 504",
+            "/checkout?sku=slow&amount=1999",
+            StatusCode::GATEWAY_TIMEOUT,
+        ),
+        post(
+            "The payment_limit check panics on an amount that is not a number: 500, \
+             the panic is logged, never shown",
+            "/checkout?sku=widget&amount=lots",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        post(
+            "After that panic the same server still checks out",
+            "/checkout?sku=gadget&amount=500",
+            StatusCode::CREATED,
+        ),
     ]
 }
 
@@ -107,8 +143,11 @@ fn scenarios() -> Vec<Scenario> {
 async fn main() -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, shop::app()).await });
-    println!("The demo order API is listening on http://{addr}\n");
+    // One line per panic instead of a backtrace: scenario 16 panics on purpose.
+    std::panic::set_hook(Box::new(|panic| eprintln!("   [server log] {panic}")));
+    let app = shop::app().merge(checkout::app());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("The demo order and checkout APIs are listening on http://{addr}\n");
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut surprises = 0;

@@ -17,7 +17,7 @@ if ! command -v valgrind >/dev/null; then
     apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
 fi
 
-bench=$(cargo bench --no-run --bench interleaved --message-format=json 2>/dev/null |
+bench=$(cargo bench --no-run --bench interleaved --features checks --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -57,3 +57,8 @@ report "bare" \
     "ValidateRequestHeaderLayer::accept, pass"
 echo
 report "hand-written layer, 424" "DependencyLayer, 424 short-circuit"
+echo
+report "bare" \
+    "checks: 1 check, pass" \
+    "checks: auth then 2 concurrent, pass" \
+    "hand-written async checks, same graph, pass"

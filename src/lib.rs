@@ -97,6 +97,6 @@ pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 
 // The README's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "checks"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

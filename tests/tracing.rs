@@ -38,9 +38,18 @@ impl Captured {
 
 /// Runs `f` with a subscriber that writes plain-text events to a buffer.
 async fn capture<F: std::future::Future<Output = StatusCode>>(f: F) -> (StatusCode, Vec<String>) {
+    capture_at(tracing::Level::INFO, f).await
+}
+
+/// Same as [`capture`], at `level` and above.
+async fn capture_at<F: std::future::Future<Output = StatusCode>>(
+    level: tracing::Level,
+    f: F,
+) -> (StatusCode, Vec<String>) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
@@ -125,4 +134,41 @@ async fn the_pass_path_logs_nothing() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(lines.is_empty(), "{lines:?}");
+}
+
+#[cfg(feature = "checks")]
+#[tokio::test(flavor = "current_thread")]
+async fn each_check_runs_in_a_span_with_its_outcome_and_a_panic_is_logged() {
+    use tower_failed_dependency::checks::RequestHead;
+
+    let (status, lines) = capture_at(tracing::Level::DEBUG, async {
+        let layer = DependencyLayer::new()
+            .check("auth", |_: RequestHead| async { Ok(()) })
+            .check("fraud", |_: RequestHead| async {
+                panic!("fraud model at 10.0.0.7 unreachable");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+            .after(["auth"])
+            .build()
+            .unwrap();
+        let service = ServiceBuilder::new().layer(layer).service(handler());
+        service.oneshot(Request::new(())).await.unwrap().status()
+    })
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let panicked = lines
+        .iter()
+        .find(|line| line.contains("check panicked"))
+        .unwrap_or_else(|| panic!("no panic event in {lines:?}"));
+    assert!(panicked.contains("ERROR"), "{panicked}");
+    assert!(panicked.contains("name=\"fraud\""), "{panicked}");
+    assert!(panicked.contains("outcome=\"failed\""), "{panicked}");
+    assert!(panicked.contains("duration_us="), "{panicked}");
+    assert!(
+        panicked.contains("fraud model at 10.0.0.7 unreachable"),
+        "the message is logged: {panicked}"
+    );
+    let problem = lines.iter().find(|line| line.contains("status=500"));
+    assert!(problem.is_some(), "the problem is logged too: {lines:?}");
 }

@@ -216,3 +216,92 @@ pub fn router_layer() -> Router {
 pub fn layered<S>(layer: DependencyLayer, inner: S) -> tower_failed_dependency::Dependency<S> {
     layer.layer(inner)
 }
+
+/// Checks that pass at once, for the `checks` feature's benchmarks.
+#[cfg(feature = "checks")]
+pub mod checks {
+    use std::time::Duration;
+
+    use tower_failed_dependency::checks::{CheckedLayer, RequestHead};
+    use tower_failed_dependency::{DependencyLayer, Failure};
+
+    use super::*;
+
+    async fn pass(_: RequestHead) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// One check.
+    pub fn one() -> CheckedLayer {
+        DependencyLayer::new()
+            .check("auth", pass)
+            .build()
+            .expect("a valid graph")
+    }
+
+    /// `auth`, then `inventory` and `payment` concurrently.
+    pub fn graph() -> CheckedLayer {
+        DependencyLayer::new()
+            .check("auth", pass)
+            .check("inventory", pass)
+            .after(["auth"])
+            .check("payment", pass)
+            .after(["auth"])
+            .build()
+            .expect("a valid graph")
+    }
+
+    async fn ok() -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// What a user writes by hand for the same graph: one boxed async block
+    /// per request, each check under a timeout, the independent two joined.
+    /// It records nothing and renders nothing.
+    #[derive(Clone)]
+    pub struct HandWrittenChecks<S> {
+        inner: S,
+    }
+
+    impl<S> HandWrittenChecks<S> {
+        pub fn new(inner: S) -> Self {
+            Self { inner }
+        }
+    }
+
+    impl<S> Service<Request<()>> for HandWrittenChecks<S>
+    where
+        S: Service<Request<()>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send,
+    {
+        type Response = Response<Body>;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<()>) -> Self::Future {
+            let mut inner = self.inner.clone();
+            Box::pin(async move {
+                let limit = Duration::from_secs(10);
+                let refused = || Response::builder().status(424).body(Body::default());
+                if !matches!(tokio::time::timeout(limit, ok()).await, Ok(Ok(()))) {
+                    return Ok(refused().unwrap_or_default());
+                }
+                let (inventory, payment) = tokio::join!(
+                    tokio::time::timeout(limit, ok()),
+                    tokio::time::timeout(limit, ok())
+                );
+                if !matches!((inventory, payment), (Ok(Ok(())), Ok(Ok(())))) {
+                    return Ok(refused().unwrap_or_default());
+                }
+                inner.call(request).await
+            })
+        }
+    }
+}

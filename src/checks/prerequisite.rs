@@ -5,6 +5,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::request::Parts;
 use http::{Extensions, Request};
@@ -78,20 +79,25 @@ where
 /// Puts a check's value into the request's extensions.
 pub(crate) type Insert = Box<dyn FnOnce(&mut Extensions) + Send>;
 
-/// A check's future with its value type erased. Boxed: the user's own async
-/// code has to be stored in the layer's future, one per check.
+/// A check's future under its timeout, with its value type erased. Boxed
+/// once: the user's own async code has to be stored in the layer's future,
+/// one per check, and its timer goes in the same allocation.
 pub(crate) type Erased = Pin<Box<dyn Future<Output = Result<Option<Insert>, Failure>> + Send>>;
 
 /// A [`Prerequisite`] with its types erased, as the layer stores it.
 pub(crate) trait ErasedPrerequisite: Send + Sync + 'static {
-    fn run(&self, head: RequestHead) -> Erased;
+    /// Runs the check, failing it as a timeout after `limit`.
+    fn run(&self, head: RequestHead, limit: Duration) -> Erased;
 }
 
 impl<P: Prerequisite> ErasedPrerequisite for P {
-    fn run(&self, head: RequestHead) -> Erased {
+    fn run(&self, head: RequestHead, limit: Duration) -> Erased {
         let future = self.check(head);
         Box::pin(async move {
-            let value = future.await?;
+            let value = match tokio::time::timeout(limit, future).await {
+                Ok(result) => result?,
+                Err(elapsed) => return Err(Failure::timeout().with_source(elapsed)),
+            };
             if TypeId::of::<P::Value>() == TypeId::of::<()>() {
                 return Ok(None);
             }

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Extensions;
-use tokio::time::{Sleep, Timeout};
+use tokio::time::Sleep;
 
 use super::graph::Dep;
 use super::prerequisite::{Erased, ErasedPrerequisite, Insert, RequestHead};
@@ -55,10 +55,7 @@ pub(crate) struct Plan {
 
 enum State {
     Waiting,
-    Running {
-        future: Pin<Box<Timeout<Erased>>>,
-        span: CheckSpan,
-    },
+    Running { future: Erased, span: CheckSpan },
     Done(Done),
 }
 
@@ -71,10 +68,11 @@ pub(crate) enum Done {
 
 /// The outcome of the checks of one request.
 pub(crate) struct Verdict {
+    plan: Arc<Plan>,
     /// Every check with how it ended, in declaration order. Checks still
     /// running when a refusal was decided are dropped and listed as skipped
     /// because of the prerequisite that decided it.
-    pub(crate) ended: Vec<(Name, Done)>,
+    states: Vec<State>,
 }
 
 /// The future running one request's checks.
@@ -160,14 +158,15 @@ impl Run {
         changed
     }
 
-    /// Starts check `i`. Calling the user's check and arming its timer both
-    /// run under `catch_unwind`: a check that panics before returning its
-    /// future, or a runtime without a timer, fails this check and nothing else.
+    /// Starts check `i`. Calling the user's check runs under `catch_unwind`:
+    /// a check that panics before returning its future fails this check and
+    /// nothing else. (Its timer is armed on the first poll, under the same
+    /// guard: a runtime without a timer fails the check the same way.)
     fn start(&self, i: usize) -> State {
         let node = &self.plan.nodes[i];
         let head = self.head.clone();
         let span = CheckSpan::start(&node.name);
-        let start = || Box::pin(tokio::time::timeout(node.timeout, node.check.run(head)));
+        let start = || node.check.run(head, node.timeout);
         match span.in_scope(|| catch_unwind(AssertUnwindSafe(start))) {
             Ok(future) => State::Running { future, span },
             Err(panic) => {
@@ -189,11 +188,8 @@ impl Run {
                 span.in_scope(|| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))));
             let done = match polled {
                 Ok(Poll::Pending) => continue,
-                Ok(Poll::Ready(Ok(Ok(insert)))) => Done::Succeeded(insert),
-                Ok(Poll::Ready(Ok(Err(failure)))) => Done::Failed(failure),
-                Ok(Poll::Ready(Err(elapsed))) => {
-                    Done::Failed(Failure::timeout().with_source(elapsed))
-                }
+                Ok(Poll::Ready(Ok(insert))) => Done::Succeeded(insert),
+                Ok(Poll::Ready(Err(failure))) => Done::Failed(failure),
                 Err(panic) => Done::Failed(Failure::internal().with_source(Panicked::from(panic))),
             };
             end_span(std::mem::replace(state, State::Done(done)), state);
@@ -307,18 +303,10 @@ impl Run {
         if !passed {
             self.skip_the_rest();
         }
-        let ended = self
-            .states
-            .iter_mut()
-            .zip(&self.plan.nodes)
-            .filter_map(
-                |(state, node)| match std::mem::replace(state, State::Waiting) {
-                    State::Done(done) => Some((node.name.clone(), done)),
-                    _ => None,
-                },
-            )
-            .collect();
-        Verdict { ended }
+        Verdict {
+            plan: Arc::clone(&self.plan),
+            states: std::mem::take(&mut self.states),
+        }
     }
 }
 
@@ -379,7 +367,10 @@ impl Verdict {
     /// Records every check's outcome in the request's record, in declaration
     /// order, and inserts the values the checks produced.
     pub(crate) fn record_into(self, extensions: &mut Extensions) {
-        for (name, done) in self.ended {
+        for (node, state) in self.plan.nodes.iter().zip(self.states) {
+            let State::Done(done) = state else {
+                continue;
+            };
             let outcome = match done {
                 Done::Succeeded(insert) => {
                     if let Some(insert) = insert {
@@ -392,7 +383,7 @@ impl Verdict {
             };
             extensions
                 .get_or_insert_with(Dependencies::new)
-                .record(name, outcome);
+                .record(node.name.clone(), outcome);
         }
     }
 }

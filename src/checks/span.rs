@@ -5,8 +5,9 @@ use crate::Failure;
 
 /// One check run, from its start to its end.
 pub(crate) struct CheckSpan {
+    /// When the check started; read only when the span is enabled.
     #[cfg(feature = "tracing")]
-    started: std::time::Instant,
+    started: Option<std::time::Instant>,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
 }
@@ -16,23 +17,34 @@ impl CheckSpan {
     pub(crate) fn start(name: &str) -> Self {
         #[cfg(not(feature = "tracing"))]
         let _ = name;
-        Self {
-            #[cfg(feature = "tracing")]
-            started: std::time::Instant::now(),
-            #[cfg(feature = "tracing")]
-            span: tracing::debug_span!(
-                "check",
-                name,
-                outcome = tracing::field::Empty,
-                duration_us = tracing::field::Empty,
-            ),
+        #[cfg(feature = "tracing")]
+        {
+            // Built only for a subscriber that takes debug spans: with
+            // tracing's `log` feature (which axum turns on) a span built for
+            // no one still costs hundreds of instructions.
+            let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+                tracing::debug_span!(
+                    "check",
+                    name,
+                    outcome = tracing::field::Empty,
+                    duration_us = tracing::field::Empty,
+                )
+            } else {
+                tracing::Span::none()
+            };
+            let started = (!span.is_disabled()).then(std::time::Instant::now);
+            Self { started, span }
         }
+        #[cfg(not(feature = "tracing"))]
+        Self {}
     }
 
     /// Runs `f` inside the span, so that the check's own events belong to it.
     pub(crate) fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        // A span no subscriber wants is not entered: with tracing's `log`
+        // feature, entering it would still cost a log record check per poll.
         #[cfg(feature = "tracing")]
-        let _entered = self.span.enter();
+        let _entered = (!self.span.is_disabled()).then(|| self.span.enter());
         f()
     }
 
@@ -42,11 +54,13 @@ impl CheckSpan {
     pub(crate) fn end(self, outcome: &'static str, failure: Option<&Failure>) {
         #[cfg(feature = "tracing")]
         {
-            let duration_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.span.record("outcome", outcome);
-            self.span.record("duration_us", duration_us);
-            let _entered = self.span.enter();
+            if let Some(started) = self.started {
+                let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.span.record("outcome", outcome);
+                self.span.record("duration_us", duration_us);
+            }
             if let Some(failure) = failure {
+                let _entered = self.span.enter();
                 let error = failure as &(dyn std::error::Error + 'static);
                 if is_panic(failure) {
                     tracing::error!(error, "check panicked");
