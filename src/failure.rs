@@ -29,6 +29,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::Cause;
+
 /// The error type kept as a failure's [source](Failure::source).
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -128,6 +130,7 @@ pub struct Failure {
     code: Option<Cow<'static, str>>,
     retry_after: Option<Duration>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
+    cause: Option<Arc<Cause>>,
 }
 
 impl Failure {
@@ -139,6 +142,7 @@ impl Failure {
             code: None,
             retry_after: None,
             source: None,
+            cause: None,
         }
     }
 
@@ -223,6 +227,19 @@ impl Failure {
         self
     }
 
+    /// Keeps an upstream's problem as the cause of this failure. It is
+    /// rendered only when the policy opts in with
+    /// [`show_causes`](crate::StatusPolicyBuilder::show_causes).
+    pub fn with_cause(mut self, cause: Cause) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// The upstream's problem that caused this failure, if one was kept.
+    pub fn cause(&self) -> Option<&Cause> {
+        self.cause.as_deref()
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> FailureKind {
         self.kind
@@ -266,6 +283,7 @@ impl fmt::Debug for Failure {
             .field("code", &self.code)
             .field("retry_after", &self.retry_after)
             .field("source", &self.source)
+            .field("cause", &self.cause)
             .finish()
     }
 }

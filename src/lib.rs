@@ -75,6 +75,7 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+mod cause;
 #[cfg(feature = "checks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "checks")))]
 pub mod checks;
@@ -88,7 +89,9 @@ mod render;
 mod request_id;
 mod response;
 mod trace;
+pub mod upstream;
 
+pub use crate::cause::Cause;
 pub use crate::error::DependencyError;
 pub use crate::failure::{BoxError, Failure, FailureKind};
 pub use crate::layer::{Dependency, DependencyLayer};

@@ -77,6 +77,7 @@ pub struct StatusPolicy {
     guard: Guard,
     type_base: Option<Arc<str>>,
     server_detail: bool,
+    cause_depth: usize,
     hook: Option<Hook>,
 }
 
@@ -90,6 +91,7 @@ impl Default for StatusPolicy {
             guard: Guard::Enforce,
             type_base: None,
             server_detail: false,
+            cause_depth: 0,
             hook: None,
         }
     }
@@ -152,6 +154,10 @@ impl StatusPolicy {
         self.server_detail
     }
 
+    pub(crate) fn cause_depth(&self) -> usize {
+        self.cause_depth
+    }
+
     pub(crate) fn hook(&self) -> Option<&(dyn Fn(&mut Problem) + Send + Sync)> {
         self.hook.as_deref()
     }
@@ -167,6 +173,7 @@ impl fmt::Debug for StatusPolicy {
             .field("guard", &self.guard)
             .field("type_base", &self.type_base)
             .field("server_detail", &self.server_detail)
+            .field("cause_depth", &self.cause_depth)
             .field("hook", &self.hook.as_ref().map(|_| "Fn(&mut Problem)"))
             .finish()
     }
@@ -258,6 +265,16 @@ impl StatusPolicyBuilder {
     /// 5xx then carries a generic detail.
     pub fn show_server_detail(mut self, show: bool) -> Self {
         self.policy.server_detail = show;
+        self
+    }
+
+    /// Renders an upstream's problem kept as a failure's
+    /// [`cause`](crate::Failure::cause) as a nested `cause` member, down to
+    /// `depth` levels (at most [`Cause::MAX_DEPTH`](crate::Cause::MAX_DEPTH)).
+    /// Off (0) by default: what an upstream says is not passed on unless
+    /// asked. Only the members [`Cause`](crate::Cause) keeps are rendered.
+    pub fn show_causes(mut self, depth: usize) -> Self {
+        self.policy.cause_depth = depth.min(crate::Cause::MAX_DEPTH);
         self
     }
 

@@ -177,6 +177,10 @@ impl Serialize for Wire<'_> {
         if let Some(record) = record.filter(|r| r.skipped().next().is_some()) {
             map.serialize_entry("skipped", &Skipped(record))?;
         }
+        let depth = self.policy.cause_depth();
+        if let (true, Some(cause)) = (depth > 0, failure.cause()) {
+            map.serialize_entry("cause", &cause.limited(depth))?;
+        }
         map.end()
     }
 }

@@ -74,6 +74,7 @@ pub use self::future::ResponseFuture;
 pub use self::layer::DependencyLayer;
 pub use self::service::Dependency;
 
+#[cfg(feature = "checks")]
 pub(crate) use self::layer::Config;
 #[cfg(feature = "checks")]
 pub(crate) use self::service::mark_rendered;
