@@ -1,5 +1,6 @@
-//! A tour of tower-failed-dependency: starts the demo order API on
-//! 127.0.0.1, sends it real HTTP requests and prints each answer.
+//! A tour of tower-failed-dependency: starts the demo order, checkout and
+//! gateway APIs on 127.0.0.1, sends them real HTTP requests and prints each
+//! answer.
 //!
 //! ```text
 //! cargo run --example tour
@@ -7,26 +8,15 @@
 
 #[path = "support/checkout.rs"]
 mod checkout;
+#[path = "support/gateway.rs"]
+mod gateway;
+#[path = "support/scenarios.rs"]
+mod scenarios;
 #[path = "support/shop.rs"]
 mod shop;
 
-use std::error::Error;
-
-use bytes::Bytes;
-use http::{header, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-
-type BoxError = Box<dyn Error + Send + Sync>;
-
-struct Scenario {
-    what: &'static str,
-    method: Method,
-    path: &'static str,
-    headers: &'static [(&'static str, &'static str)],
-    expect: StatusCode,
-}
+use http::{Method, StatusCode};
+use scenarios::{BoxError, Scenario};
 
 const AUTH: (&str, &str) = ("authorization", shop::TOKEN);
 
@@ -141,61 +131,25 @@ fn scenarios() -> Vec<Scenario> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     // One line per panic instead of a backtrace: scenario 16 panics on purpose.
     std::panic::set_hook(Box::new(|panic| eprintln!("   [server log] {panic}")));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     let app = shop::app().merge(checkout::app());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(listener, app).await });
     println!("The demo order and checkout APIs are listening on http://{addr}\n");
+    let ours = scenarios();
+    let count = ours.len();
+    let mut surprises = scenarios::run(addr, 1, ours).await?;
 
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut surprises = 0;
-    for (n, scenario) in scenarios().into_iter().enumerate() {
-        let mut request = Request::builder()
-            .method(scenario.method.clone())
-            .uri(format!("http://{addr}{}", scenario.path));
-        for (name, value) in scenario.headers {
-            request = request.header(*name, *value);
-        }
-        let response = client.request(request.body(Full::default())?).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
+    let gateway = gateway::start().await?;
+    println!("A gateway in front of real upstreams is listening on http://{gateway}\n");
+    surprises += scenarios::run(gateway, count + 1, scenarios::gateway()).await?;
 
-        println!("{}. {}", n + 1, scenario.what);
-        println!("   {} {}", scenario.method, scenario.path);
-        println!("   -> {status}");
-        for name in [
-            header::CONTENT_TYPE,
-            header::RETRY_AFTER,
-            header::CACHE_CONTROL,
-        ] {
-            if let Some(value) = headers.get(&name) {
-                println!("      {name}: {}", value.to_str().unwrap_or("<not text>"));
-            }
-        }
-        print_body(&body);
-        if status != scenario.expect {
-            println!("   !! expected {}", scenario.expect);
-            surprises += 1;
-        }
-        println!();
-    }
-    server.abort();
     if surprises > 0 {
         return Err(format!("{surprises} answers differed from what the tour expects").into());
     }
     println!("Every answer was the one expected.");
     Ok(())
-}
-
-fn print_body(body: &[u8]) {
-    let text = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_default(),
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    for line in text.lines() {
-        println!("      {line}");
-    }
 }

@@ -81,6 +81,9 @@ mod cause;
 pub mod checks;
 mod error;
 mod failure;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod gateway;
 pub mod layer;
 mod outcome;
 pub mod policy;
@@ -100,6 +103,6 @@ pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 
 // The README's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "axum", feature = "checks"))]
+#[cfg(all(doctest, feature = "axum", feature = "checks", feature = "gateway"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

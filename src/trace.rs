@@ -9,6 +9,8 @@ pub(crate) const UNEVALUATED: &str =
     "a required prerequisite was never evaluated: no layer, check or handler recorded it";
 pub(crate) const SKIPPED_WITHOUT_CAUSE: &str =
     "a required prerequisite was recorded as skipped, but no failure was recorded";
+#[cfg(feature = "gateway")]
+pub(crate) const SERVICE_ERROR: &str = "the service failed with an error";
 pub(crate) const UNNAMED_424: &str =
     "the inner service answered 424 Failed Dependency without naming the failed dependency";
 

@@ -76,5 +76,5 @@ pub use self::service::Dependency;
 
 #[cfg(feature = "checks")]
 pub(crate) use self::layer::Config;
-#[cfg(feature = "checks")]
+#[cfg(any(feature = "checks", feature = "gateway"))]
 pub(crate) use self::service::mark_rendered;
