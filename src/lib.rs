@@ -75,6 +75,9 @@
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(feature = "batch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "batch")))]
+pub mod batch;
 mod cause;
 #[cfg(feature = "checks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "checks")))]

@@ -275,6 +275,12 @@ impl ProblemBody {
             inner: Full::new(bytes),
         }
     }
+
+    /// The body as a plain `Full`.
+    #[cfg(feature = "batch")]
+    pub(crate) fn into_full(self) -> Full<Bytes> {
+        self.inner
+    }
 }
 
 impl fmt::Debug for ProblemBody {

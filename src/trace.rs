@@ -46,6 +46,15 @@ pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn problem(_status: StatusCode, _incident: &Incident<'_>) {}
 
+/// A batch part that panicked, failed or answered too much: answered 500.
+#[cfg(all(feature = "batch", feature = "tracing"))]
+pub(crate) fn batch_part_failed(id: &str, why: &dyn std::fmt::Display) {
+    tracing::error!(part = id, error = %why, "a batch part could not be completed");
+}
+
+#[cfg(all(feature = "batch", not(feature = "tracing")))]
+pub(crate) fn batch_part_failed(_id: &str, _why: &dyn std::fmt::Display) {}
+
 /// A 424 without a named dependency let through by [`Guard::Warn`](crate::Guard::Warn).
 #[cfg(feature = "tracing")]
 pub(crate) fn unnamed_424_let_through(request_id: Option<&str>) {
