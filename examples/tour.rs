@@ -14,6 +14,8 @@ mod gateway;
 mod scenarios;
 #[path = "support/shop.rs"]
 mod shop;
+#[path = "support/users.rs"]
+mod users;
 
 use http::{Method, StatusCode};
 use scenarios::{BoxError, Scenario};
@@ -140,12 +142,24 @@ async fn main() -> Result<(), BoxError> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     println!("The demo order and checkout APIs are listening on http://{addr}\n");
     let ours = scenarios();
-    let count = ours.len();
+    let mut next = ours.len() + 1;
     let mut surprises = scenarios::run(addr, 1, ours).await?;
 
     let gateway = gateway::start().await?;
     println!("A gateway in front of real upstreams is listening on http://{gateway}\n");
-    surprises += scenarios::run(gateway, count + 1, scenarios::gateway()).await?;
+    let upstream_cases = scenarios::gateway();
+    let count = upstream_cases.len();
+    surprises += scenarios::run(gateway, next, upstream_cases).await?;
+    next += count;
+
+    let batch = users::serve().await?;
+    println!("A users API with a JSON batch endpoint is listening on http://{batch}\n");
+    println!("{next}. A batch whose create fails (409): its dependents answer 424, the rest runs");
+    if !users::show_vector(batch).await? {
+        println!("   !! expected 200 with parts 409, 424, 424, 200");
+        surprises += 1;
+    }
+    println!();
 
     if surprises > 0 {
         return Err(format!("{surprises} answers differed from what the tour expects").into());

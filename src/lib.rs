@@ -106,6 +106,12 @@ pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 
 // The README's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "axum", feature = "checks", feature = "gateway"))]
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "batch",
+    feature = "checks",
+    feature = "gateway"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

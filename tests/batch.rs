@@ -17,15 +17,12 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use support::Answer;
 
-/// The users API on 127.0.0.1, its requests' bodies as axum's.
+/// The users API on 127.0.0.1, served as the example serves it.
 async fn serve_users() -> SocketAddr {
-    let app = tower::ServiceBuilder::new()
-        .map_request(|request: Request<hyper::body::Incoming>| request.map(axum::body::Body::new))
-        .service(users::app());
-    support::serve(app).await
+    users::serve().await.unwrap()
 }
 
-const VECTOR: &[u8] = include_bytes!("fixtures/batch-create-then-update.json");
+const VECTOR: &str = users::VECTOR;
 
 async fn post_batch(addr: SocketAddr, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> Answer {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
@@ -94,6 +91,11 @@ async fn the_vector_skips_the_dependents_of_the_failed_create() {
 
     assert_eq!(parts["4"]["status"], 200);
     assert_eq!(parts["4"]["body"], json!({"status": "up"}));
+
+    assert!(
+        users::show_vector(addr).await.unwrap(),
+        "the example's own check agrees"
+    );
 }
 
 #[tokio::test]

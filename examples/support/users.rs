@@ -89,3 +89,56 @@ async fn whoami(headers: HeaderMap, record: Option<Extension<Dependencies>>) -> 
 async fn explode() -> &'static str {
     panic!("the explode route always panics")
 }
+
+/// The batch of the project's test vector: create a user (409: the email is
+/// taken), then update it and read its groups (both depend on the create),
+/// and an independent health check.
+pub const VECTOR: &str = include_str!("../../tests/fixtures/batch-create-then-update.json");
+
+/// Serves the users API on 127.0.0.1; returns its address.
+pub async fn serve() -> std::io::Result<std::net::SocketAddr> {
+    let app = tower::ServiceBuilder::new()
+        .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
+        .service(app());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let make = axum::ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service(app);
+    tokio::spawn(async move { axum::serve(listener, make).await });
+    Ok(addr)
+}
+
+/// Posts the vector to `/$batch` and prints the answer. Returns whether each
+/// part answered what the vector says: 409, 424, 424, 200, in a 200.
+pub async fn show_vector(
+    addr: std::net::SocketAddr,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::BodyExt;
+
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let request = axum::http::Request::post(format!("http://{addr}/$batch"))
+        .header("content-type", "application/json")
+        .header("x-request-id", "batch-tour-1")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            VECTOR.as_bytes(),
+        )))?;
+    let response = client.request(request).await?;
+    let status = response.status();
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    println!("   POST /$batch (tests/fixtures/batch-create-then-update.json)");
+    println!("   -> {status}");
+    for line in serde_json::to_string_pretty(&body)?.lines() {
+        println!("      {line}");
+    }
+    let statuses: Vec<u64> = body["responses"]
+        .as_array()
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|part| part["status"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(status == StatusCode::OK && statuses == [409, 424, 424, 200])
+}

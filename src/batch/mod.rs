@@ -49,20 +49,24 @@
 //! with it, and a failed part does not undo the parts before it.
 //!
 //! Wrap the whole router, not each route: `Router::layer` would put the
-//! layer around every route, where `/$batch` is never seen.
+//! layer around every route, where `/$batch` is never seen. `axum::serve`
+//! wants axum's body type back, hence the `map_response`.
 //!
 //! ```
-//! use axum::{routing::{get, post}, Router, ServiceExt};
-//! use tower::Layer;
+//! use axum::{body::Body, routing::{get, post}, Router, ServiceExt};
+//! use tower::ServiceBuilder;
 //! use tower_failed_dependency::batch::BatchLayer;
 //!
-//! let router = Router::new()
+//! # async fn serve() -> std::io::Result<()> {
+//! let router: Router = Router::new()
 //!     .route("/users", post(|| async { "created" }))
 //!     .route("/health", get(|| async { "ok" }));
-//! let app = BatchLayer::new().layer(router);
-//! # async fn serve(app: tower_failed_dependency::batch::Batch<Router>) -> std::io::Result<()> {
+//! let app = ServiceBuilder::new()
+//!     .map_response(|response: http::Response<_>| response.map(Body::new))
+//!     .layer(BatchLayer::new())
+//!     .service(router);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, app.into_make_service()).await
+//! axum::serve(listener, ServiceExt::<http::Request<Body>>::into_make_service(app)).await
 //! # }
 //! ```
 
