@@ -88,6 +88,9 @@ mod failure;
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub mod gateway;
 pub mod layer;
+#[cfg(feature = "xml")]
+#[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
+pub mod multistatus;
 mod outcome;
 pub mod policy;
 pub mod problem;
