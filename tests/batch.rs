@@ -10,10 +10,7 @@ mod users;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::Answer;
 
@@ -25,26 +22,9 @@ async fn serve_users() -> SocketAddr {
 const VECTOR: &str = users::VECTOR;
 
 async fn post_batch(addr: SocketAddr, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(format!("http://{addr}/$batch"))
-        .header("content-type", "application/json");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = client
-        .request(request.body(Full::new(body.into())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    support::send_body(addr, Method::POST, "/$batch", &all, body).await
 }
 
 fn by_id(answer: &Answer) -> std::collections::HashMap<String, Value> {

@@ -88,6 +88,17 @@ pub async fn send(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Answer {
+    send_body(addr, method, path, headers, Bytes::new()).await
+}
+
+/// Sends one request with a body over a real connection.
+pub async fn send_body(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = Request::builder()
         .method(method)
@@ -96,7 +107,7 @@ pub async fn send(
         request = request.header(*name, *value);
     }
     let response = client
-        .request(request.body(Full::default()).unwrap())
+        .request(request.body(Full::new(body.into())).unwrap())
         .await
         .expect("the server answers");
     let status = response.status();
