@@ -134,28 +134,25 @@ impl Run {
             if !matches!(self.states[i], State::Waiting) {
                 continue;
             }
-            let node = &self.plan.nodes[i];
-            let mut ready = true;
-            let mut failed = None;
-            for dep in &node.deps {
-                match self.dep_state(dep) {
-                    Ok(true) => {}
-                    Ok(false) => ready = false,
-                    Err(root) => {
-                        failed = Some(root);
-                        break;
-                    }
-                }
+            match self.prerequisites_of(i) {
+                Err(root) => self.states[i] = State::Done(Done::Skipped(root)),
+                Ok(true) => self.states[i] = self.start(i),
+                Ok(false) => continue,
             }
-            if let Some(root) = failed {
-                self.states[i] = State::Done(Done::Skipped(root));
-                changed = true;
-            } else if ready {
-                self.states[i] = self.start(i);
-                changed = true;
-            }
+            changed = true;
         }
         changed
+    }
+
+    /// Where the prerequisites of check `i` stand: `Ok(true)` all
+    /// succeeded, `Ok(false)` some not yet known, `Err(root)` one failed or
+    /// was skipped because of `root` (the first such, in `after` order).
+    fn prerequisites_of(&self, i: usize) -> Result<bool, Name> {
+        let mut all_succeeded = true;
+        for dep in &self.plan.nodes[i].deps {
+            all_succeeded &= self.dep_state(dep)?;
+        }
+        Ok(all_succeeded)
     }
 
     /// Starts check `i`. Calling the user's check runs under `catch_unwind`:
@@ -275,11 +272,7 @@ impl Run {
                 if !matches!(self.states[i], State::Waiting) {
                     continue;
                 }
-                let root = self.plan.nodes[i]
-                    .deps
-                    .iter()
-                    .find_map(|dep| self.dep_state(dep).err());
-                if let Some(root) = root {
+                if let Err(root) = self.prerequisites_of(i) {
                     self.states[i] = State::Done(Done::Skipped(root));
                     changed = true;
                 }
