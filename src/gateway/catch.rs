@@ -54,7 +54,7 @@ pub struct CatchErrorLayer {
     config: Arc<Config>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Config {
     dependency: Name,
     policy: StatusPolicy,
@@ -85,16 +85,9 @@ impl CatchErrorLayer {
         self.with(|config| config.request_id_header = header)
     }
 
-    fn with(self, change: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Arc::try_unwrap(self.config).unwrap_or_else(|shared| Config {
-            dependency: shared.dependency.clone(),
-            policy: shared.policy.clone(),
-            request_id_header: shared.request_id_header.clone(),
-        });
-        change(&mut config);
-        Self {
-            config: Arc::new(config),
-        }
+    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
     }
 }
 
