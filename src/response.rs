@@ -81,6 +81,18 @@ pub(crate) fn problem_in<T>(
     response
 }
 
+/// The media type of a `Content-Type` value, without its parameters (as
+/// sent: compare it without case).
+pub(crate) fn media_type(content_type: &HeaderValue) -> Option<&str> {
+    let text = content_type.to_str().ok()?;
+    text.split(';').next().map(str::trim)
+}
+
+/// Whether a `Content-Type` is `application/problem+json`.
+pub(crate) fn is_problem_json(content_type: &HeaderValue) -> bool {
+    media_type(content_type).is_some_and(|media| media.eq_ignore_ascii_case(PROBLEM_JSON))
+}
+
 /// A delay as whole seconds, rounded up so that a client never retries early.
 pub(crate) fn delay_seconds(delay: Duration) -> u64 {
     delay

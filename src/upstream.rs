@@ -40,6 +40,7 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 
+use crate::response::is_problem_json;
 use crate::{BoxError, Cause, Failure, FailureKind};
 
 /// What a body must satisfy for a successful answer to count.
@@ -131,7 +132,7 @@ impl Upstream {
                 failure = failure.with_retry_after(delay);
             }
         }
-        if is_problem_json(headers) {
+        if headers.get(CONTENT_TYPE).is_some_and(is_problem_json) {
             if let Some(cause) = Cause::from_json(body) {
                 failure = failure.with_cause(cause);
             }
@@ -193,18 +194,6 @@ fn default_kind(status: StatusCode) -> Option<FailureKind> {
         400..=499 => Some(FailureKind::Rejected(status)),
         _ => Some(FailureKind::BadGateway),
     }
-}
-
-fn is_problem_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/problem+json")
-        })
 }
 
 /// The delay a `Retry-After` header asks for: delay-seconds, or an HTTP-date

@@ -6,6 +6,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::response::media_type;
+
 /// A batch refused before anything ran: a 400 (or 413) problem naming the
 /// part and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -311,16 +313,14 @@ fn encode_body(content_type: &HeaderValue, body: &Value) -> Result<Bytes, String
 
 /// Whether a media type is JSON (`application/json` or `*/*+json`).
 pub(crate) fn is_json(content_type: &HeaderValue) -> bool {
-    let Ok(text) = content_type.to_str() else {
-        return false;
-    };
-    let media = text
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media == "application/json" || media.ends_with("+json")
+    media_type(content_type).is_some_and(|media| {
+        let suffix = media
+            .len()
+            .checked_sub("+json".len())
+            .and_then(|at| media.get(at..));
+        media.eq_ignore_ascii_case("application/json")
+            || suffix.is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
+    })
 }
 
 #[cfg(test)]
