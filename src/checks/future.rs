@@ -10,7 +10,6 @@ use tower_service::Service;
 use super::prerequisite::RequestHead;
 use super::run::Run;
 use crate::layer::{mark_rendered, Config, ResponseBody};
-use crate::request_id::sanitized;
 use crate::Dependencies;
 
 pin_project! {
@@ -107,8 +106,7 @@ where
                     verdict.record_into(&mut parts.extensions);
                     let record = parts.extensions.get::<Dependencies>();
                     if let Some(unmet) = config.first_unmet(record) {
-                        let request_id = sanitized(&parts.headers, &config.request_id_header);
-                        let rendered = config.reject(unmet, record, request_id);
+                        let rendered = config.reject(unmet, record, &parts.headers);
                         let mut extensions = std::mem::take(&mut parts.extensions);
                         extensions.clear();
                         return Poll::Ready(Ok(mark_rendered(rendered, extensions)));

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Extensions, HeaderValue, Request, Response, StatusCode};
+use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::layer::Config;
@@ -70,8 +70,7 @@ where
             let future = self.inner.call(request);
             return ResponseFuture::inner(future, Arc::clone(config), request_id);
         };
-        let request_id = sanitized(request.headers(), &config.request_id_header);
-        let rendered = config.reject(unmet, record, request_id);
+        let rendered = config.reject(unmet, record, request.headers());
         extensions.clear();
         ResponseFuture::reject(mark_rendered(rendered, extensions))
     }
@@ -105,12 +104,15 @@ impl Config {
         })
     }
 
+    /// The problem for a refused request, echoing the request id found in
+    /// `headers`.
     pub(crate) fn reject(
         &self,
         unmet: Unmet<'_>,
         record: Option<&Dependencies>,
-        request_id: Option<&str>,
+        headers: &HeaderMap,
     ) -> Rendered {
+        let request_id = sanitized(headers, &self.request_id_header);
         let incident = |dependency, failure, event| Incident {
             dependency: Some(dependency),
             failure,
