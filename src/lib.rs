@@ -62,6 +62,11 @@
 //! - `tracing` (default): one event per problem rendered, a warning for a
 //!   client error and an error (with the source error) for a server error.
 //! - `axum`: `IntoResponse` for [`Problem`] and [`DependencyError`].
+//! - `checks`: prerequisite checks the layer runs itself ([`checks`]).
+//! - `gateway`: tower, hyper and I/O errors turned into problems ([`gateway`]).
+//! - `batch`: a JSON batch endpoint with `dependsOn` ([`batch`]).
+//! - `xml`: problems in RFC 9457's XML form for clients that prefer it
+//!   (`problem::ProblemFormat`), and WebDAV 207 bodies ([`multistatus`]).
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -91,14 +96,20 @@ pub mod layer;
 #[cfg(feature = "xml")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
 pub mod multistatus;
+mod negotiate;
 mod outcome;
 pub mod policy;
 pub mod problem;
+#[cfg(feature = "xml")]
+mod problem_xml;
 mod render;
+mod reply;
 mod request_id;
 mod response;
 mod trace;
 pub mod upstream;
+#[cfg(feature = "xml")]
+mod xml;
 
 pub use crate::cause::Cause;
 pub use crate::error::DependencyError;

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::Writer;
 
 const DAV: &str = "DAV:";
@@ -52,7 +52,7 @@ impl Property {
         if namespace.is_empty() {
             return Err(MultiStatusError::EmptyNamespace(name));
         }
-        if !is_local_name(&name) {
+        if !crate::xml::is_name(&name) {
             return Err(MultiStatusError::BadName(name));
         }
         Ok(Self { namespace, name })
@@ -67,15 +67,6 @@ impl Property {
     pub fn name(&self) -> &str {
         &self.name
     }
-}
-
-fn is_local_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    (first.is_alphabetic() || first == '_')
-        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// A 207 body that cannot be written.
@@ -308,7 +299,7 @@ fn write(writer: &mut Writer<Vec<u8>>, entries: &[Entry], prefixes: &Prefixes) -
 
 fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> XmlResult {
     writer.write_event(Event::Start(BytesStart::new(name)))?;
-    writer.write_event(Event::Text(BytesText::new(text)))?;
+    writer.write_event(Event::Text(crate::xml::text(text)))?;
     writer.write_event(Event::End(BytesEnd::new(name)))?;
     Ok(())
 }

@@ -24,6 +24,11 @@
 //! assert_eq!(parsed.status(), None); // wrong type: ignored
 //! assert_eq!(parsed.member("balance"), Some(&serde_json::json!(30)));
 //! ```
+//!
+//! With the `xml` feature, a problem can also be sent in RFC 9457's XML form
+//! (`application/problem+xml`, Appendix B) to a client whose `Accept`
+//! prefers it: see [`ProblemFormat`]. The crate's layers do so for every
+//! problem they render.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -38,6 +43,10 @@ use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+#[cfg(feature = "xml")]
+pub use crate::negotiate::ProblemFormat;
+#[cfg(feature = "xml")]
+use crate::render::Rendered;
 use crate::response;
 
 const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "instance"];
@@ -205,6 +214,31 @@ impl Problem {
     pub fn into_response(mut self) -> Response<ProblemBody> {
         let status = *self.status.get_or_insert(StatusCode::INTERNAL_SERVER_ERROR);
         response::problem(status, response::to_json(&self), None)
+    }
+
+    /// As [`into_response`](Self::into_response), in `format`: the form a
+    /// request prefers is [`ProblemFormat::preferred`]. The response says
+    /// `Vary: accept`.
+    ///
+    /// ```
+    /// use http::{header, HeaderMap, HeaderValue, StatusCode};
+    /// use tower_failed_dependency::problem::{Problem, ProblemFormat};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(header::ACCEPT, HeaderValue::from_static("application/problem+xml"));
+    /// let response = Problem::new(StatusCode::CONFLICT)
+    ///     .with_title("Out of stock")
+    ///     .into_response_as(ProblemFormat::preferred(&headers));
+    /// assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+xml");
+    /// assert_eq!(response.headers()[header::VARY], "accept");
+    /// ```
+    #[cfg(feature = "xml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
+    pub fn into_response_as(mut self, format: ProblemFormat) -> Response<ProblemBody> {
+        let status = *self.status.get_or_insert(StatusCode::INTERNAL_SERVER_ERROR);
+        Rendered::json(status, response::to_json(&self))
+            .in_form(format)
+            .into_response(http::Extensions::new(), |body| body)
     }
 }
 

@@ -10,6 +10,10 @@ use bytes::Bytes;
 use http::{Extensions, Response, StatusCode};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::negotiate::Accept;
+#[cfg(feature = "xml")]
+use crate::negotiate::ProblemFormat;
+use crate::response::Label;
 use crate::{
     response, trace, Dependencies, Failure, FailureKind, Problem, ProblemBody, StatusPolicy,
 };
@@ -98,6 +102,7 @@ impl StatusPolicy {
         Rendered {
             status,
             body,
+            label: Label::JSON,
             retry_after,
         }
     }
@@ -108,17 +113,63 @@ impl StatusPolicy {
 pub(crate) struct Rendered {
     status: StatusCode,
     body: Bytes,
+    label: Label,
     retry_after: Option<Duration>,
 }
 
 impl Rendered {
+    /// A problem already serialized to JSON, with no `Retry-After`.
+    #[cfg(feature = "xml")]
+    pub(crate) fn json(status: StatusCode, body: Bytes) -> Self {
+        Self {
+            status,
+            body,
+            label: Label::JSON,
+            retry_after: None,
+        }
+    }
+
+    /// The problem in the form the request's `Accept` prefers. Without the
+    /// `xml` feature it is left as it is.
+    #[cfg_attr(not(feature = "xml"), allow(unused_variables))]
+    pub(crate) fn negotiated(self, accept: &Accept) -> Self {
+        #[cfg(feature = "xml")]
+        return self.in_form(accept.format());
+        #[cfg(not(feature = "xml"))]
+        self
+    }
+
+    /// The problem in `format`, labelled as chosen by `Accept`. Should the
+    /// XML form not be written, the JSON stays.
+    #[cfg(feature = "xml")]
+    pub(crate) fn in_form(self, format: ProblemFormat) -> Self {
+        let xml = match format {
+            ProblemFormat::Json => None,
+            ProblemFormat::Xml => crate::problem_xml::from_json(&self.body),
+        };
+        let (body, format) = match xml {
+            Some(xml) => (xml, ProblemFormat::Xml),
+            None => (self.body, ProblemFormat::Json),
+        };
+        let label = Label {
+            media_type: format.media_type(),
+            negotiated: true,
+        };
+        Self {
+            body,
+            label,
+            ..self
+        }
+    }
+
     /// The response, built in place with the caller's extensions and body type.
     pub(crate) fn into_response<T>(
         self,
         extensions: Extensions,
         wrap: impl FnOnce(ProblemBody) -> T,
     ) -> Response<T> {
-        response::problem_in(self.status, self.body, self.retry_after, extensions, wrap)
+        let body = (self.body, self.label);
+        response::problem_in(self.status, body, self.retry_after, extensions, wrap)
     }
 }
 

@@ -4,14 +4,34 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY};
 use http::{Extensions, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
 use crate::ProblemBody;
 
-/// The media type of every problem the crate sends.
+/// The media type of problems in JSON, the form everyone gets by default.
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The media type of problems in XML (RFC 9457, Appendix B).
+#[cfg(feature = "xml")]
+pub(crate) const PROBLEM_XML: &str = "application/problem+xml";
+
+/// How a problem body is labelled: its media type, and whether the request's
+/// `Accept` chose it (the response then says `Vary: accept`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Label {
+    pub(crate) media_type: &'static str,
+    pub(crate) negotiated: bool,
+}
+
+impl Label {
+    /// JSON, whatever the request accepts.
+    pub(crate) const JSON: Self = Self {
+        media_type: PROBLEM_JSON,
+        negotiated: false,
+    };
+}
 
 /// A scratch buffer larger than this is not kept for the next problem.
 const SCRATCH_KEPT: usize = 16 * 1024;
@@ -49,21 +69,27 @@ fn write_json<T: Serialize + ?Sized>(buffer: &mut Vec<u8>, value: &T) -> Bytes {
     }
 }
 
-/// A problem response with its headers: the media type, `no-store`, and
-/// `Retry-After` in delay-seconds when given.
+/// A JSON problem response with its headers: the media type, `no-store`,
+/// and `Retry-After` in delay-seconds when given.
 pub(crate) fn problem(
     status: StatusCode,
     body: Bytes,
     retry_after: Option<Duration>,
 ) -> Response<ProblemBody> {
-    problem_in(status, body, retry_after, Extensions::new(), |body| body)
+    problem_in(
+        status,
+        (body, Label::JSON),
+        retry_after,
+        Extensions::new(),
+        |body| body,
+    )
 }
 
 /// As [`problem`], built in place with the body type and extensions the
 /// caller answers with, so the response is not moved to be re-wrapped.
 pub(crate) fn problem_in<T>(
     status: StatusCode,
-    body: Bytes,
+    (body, label): (Bytes, Label),
     retry_after: Option<Duration>,
     extensions: Extensions,
     wrap: impl FnOnce(ProblemBody) -> T,
@@ -72,9 +98,12 @@ pub(crate) fn problem_in<T>(
     *response.status_mut() = status;
     *response.extensions_mut() = extensions;
     let headers = response.headers_mut();
-    headers.reserve(3);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    headers.reserve(3 + usize::from(label.negotiated));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(label.media_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if label.negotiated {
+        headers.insert(VARY, HeaderValue::from_static("accept"));
+    }
     if let Some(delay) = retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(delay_seconds(delay)));
     }
@@ -148,5 +177,6 @@ mod tests {
         assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[RETRY_AFTER], "7");
+        assert!(response.headers().get(VARY).is_none());
     }
 }

@@ -80,7 +80,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -317,9 +317,9 @@ where
     let body = match Limited::new(body, config.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
-            return refuse(Invalid::too_large(config.max_body))
+            return refuse(Invalid::too_large(config.max_body), &head.headers)
         }
-        Err(_) => return refuse(Invalid::unreadable()),
+        Err(_) => return refuse(Invalid::unreadable(), &head.headers),
     };
     let limits = Limits {
         max_parts: config.max_parts,
@@ -327,7 +327,7 @@ where
     };
     let parts = match plan::plan(&body, &limits) {
         Ok(parts) => parts,
-        Err(invalid) => return refuse(invalid),
+        Err(invalid) => return refuse(invalid, &head.headers),
     };
     let settings = Settings {
         concurrency: config.concurrency,
@@ -353,8 +353,10 @@ where
     response
 }
 
-/// The problem answering a batch refused before anything ran.
-fn refuse(invalid: Invalid) -> Response<Full<Bytes>> {
+/// The problem answering a batch refused before anything ran, in the form
+/// the outer request's `Accept` prefers.
+#[cfg_attr(not(feature = "xml"), allow(unused_variables))]
+fn refuse(invalid: Invalid, headers: &HeaderMap) -> Response<Full<Bytes>> {
     let mut problem = Problem::new(invalid.status()).with_detail(invalid.to_string());
     if let Some(title) = invalid.status().canonical_reason() {
         problem = problem.with_title(title);
@@ -367,5 +369,9 @@ fn refuse(invalid: Invalid) -> Response<Full<Bytes>> {
                 .unwrap_or_else(|_| Problem::new(invalid.status()));
         }
     }
-    problem.into_response().map(crate::ProblemBody::into_full)
+    #[cfg(feature = "xml")]
+    let response = problem.into_response_as(crate::problem::ProblemFormat::preferred(headers));
+    #[cfg(not(feature = "xml"))]
+    let response = problem.into_response();
+    response.map(crate::ProblemBody::into_full)
 }

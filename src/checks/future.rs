@@ -3,13 +3,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::prerequisite::RequestHead;
 use super::run::Run;
 use crate::layer::{mark_rendered, Config, ResponseBody};
+use crate::reply::ReplyTo;
 use crate::Dependencies;
 
 pin_project! {
@@ -42,13 +43,13 @@ pin_project! {
             inner: S,
             request: Request<ReqBody>,
             config: Arc<Config>,
-            request_id: Option<HeaderValue>,
+            reply_to: ReplyTo,
         },
         Calling {
             #[pin]
             future: S::Future,
             config: Arc<Config>,
-            request_id: Option<HeaderValue>,
+            reply_to: ReplyTo,
         },
         Done,
     }
@@ -111,12 +112,12 @@ where
                         extensions.clear();
                         return Poll::Ready(Ok(mark_rendered(rendered, extensions)));
                     }
-                    let request_id = parts.headers.get(&config.request_id_header).cloned();
+                    let reply_to = ReplyTo::of(&parts.headers, &config.request_id_header);
                     state.set(State::Ready {
                         inner,
                         request: Request::from_parts(parts, body),
                         config,
-                        request_id,
+                        reply_to,
                     });
                 }
                 StateProj::Ready { inner, .. } => {
@@ -125,7 +126,7 @@ where
                         mut inner,
                         request,
                         config,
-                        request_id,
+                        reply_to,
                     } = state.as_mut().project_replace(State::Done)
                     else {
                         unreachable!("the state was Ready a moment ago");
@@ -134,16 +135,16 @@ where
                     state.set(State::Calling {
                         future,
                         config,
-                        request_id,
+                        reply_to,
                     });
                 }
                 StateProj::Calling {
                     future,
                     config,
-                    request_id,
+                    reply_to,
                 } => {
                     let response = ready!(future.poll(cx))?;
-                    let response = config.finish(response, request_id.as_ref());
+                    let response = config.finish(response, reply_to);
                     state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }

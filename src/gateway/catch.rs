@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::{Extensions, HeaderName, HeaderValue, Request, Response};
+use http::{Extensions, HeaderName, Request, Response};
 use pin_project_lite::pin_project;
 use tower::util::Oneshot;
 use tower::ServiceExt;
@@ -15,7 +15,8 @@ use tower_service::Service;
 
 use crate::layer::{mark_rendered, ResponseBody};
 use crate::render::Incident;
-use crate::request_id::{sanitized_value, X_REQUEST_ID};
+use crate::reply::ReplyTo;
+use crate::request_id::X_REQUEST_ID;
 use crate::{trace, BoxError, Failure, Name, StatusPolicy};
 
 /// Turns the errors of the service it wraps (tower's `TimeoutLayer`
@@ -135,14 +136,11 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let request_id = request
-            .headers()
-            .get(&self.config.request_id_header)
-            .cloned();
+        let reply_to = ReplyTo::of(request.headers(), &self.config.request_id_header);
         ResponseFuture {
             future: self.inner.clone().oneshot(request),
             config: Arc::clone(&self.config),
-            request_id,
+            reply_to,
         }
     }
 }
@@ -153,7 +151,7 @@ pin_project! {
         #[pin]
         future: F,
         config: Arc<Config>,
-        request_id: Option<HeaderValue>,
+        reply_to: ReplyTo,
     }
 }
 
@@ -176,9 +174,10 @@ where
             dependency: Some(&config.dependency),
             failure: &failure,
             record: None,
-            request_id: this.request_id.as_ref().and_then(sanitized_value),
+            request_id: this.reply_to.request_id(),
             event: trace::SERVICE_ERROR,
         });
+        let rendered = rendered.negotiated(this.reply_to.accept());
         Poll::Ready(Ok(mark_rendered(rendered, Extensions::new())))
     }
 }

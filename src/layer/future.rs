@@ -3,11 +3,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::{HeaderValue, Response};
+use http::Response;
 use pin_project_lite::pin_project;
 
 use super::layer::Config;
 use super::ResponseBody;
+use crate::reply::ReplyTo;
 
 pin_project! {
     /// The response future of [`Dependency`](super::Dependency).
@@ -24,7 +25,7 @@ pin_project! {
             #[pin]
             future: F,
             config: Arc<Config>,
-            request_id: Option<HeaderValue>,
+            reply_to: ReplyTo,
         },
         Reject {
             response: Option<Response<ResponseBody<B>>>,
@@ -33,12 +34,12 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(super) fn inner(future: F, config: Arc<Config>, request_id: Option<HeaderValue>) -> Self {
+    pub(super) fn inner(future: F, config: Arc<Config>, reply_to: ReplyTo) -> Self {
         Self {
             kind: Kind::Inner {
                 future,
                 config,
-                request_id,
+                reply_to,
             },
         }
     }
@@ -63,10 +64,10 @@ where
             KindProj::Inner {
                 future,
                 config,
-                request_id,
+                reply_to,
             } => {
                 let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(config.finish(response, request_id.as_ref())))
+                Poll::Ready(Ok(config.finish(response, reply_to)))
             }
             KindProj::Reject { response } => {
                 // Polling a completed future is a contract violation by the

@@ -1,13 +1,15 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{Extensions, HeaderMap, Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::layer::Config;
 use super::{DependencyLayer, ResponseBody, ResponseFuture};
+use crate::negotiate::Accept;
 use crate::render::{Incident, Rendered};
-use crate::request_id::{sanitized, sanitized_value};
+use crate::reply::ReplyTo;
+use crate::request_id::sanitized;
 use crate::{trace, Dependencies, DependencyError, Failure, Guard, Outcome};
 
 /// The service built by [`DependencyLayer`]. See the [module docs](crate::layer).
@@ -66,9 +68,9 @@ where
                 extensions.insert(Dependencies::new());
             }
             *request.extensions_mut() = extensions;
-            let request_id = request.headers().get(&config.request_id_header).cloned();
+            let reply_to = ReplyTo::of(request.headers(), &config.request_id_header);
             let future = self.inner.call(request);
-            return ResponseFuture::inner(future, Arc::clone(config), request_id);
+            return ResponseFuture::inner(future, Arc::clone(config), reply_to);
         };
         let rendered = config.reject(unmet, record, request.headers());
         extensions.clear();
@@ -105,7 +107,7 @@ impl Config {
     }
 
     /// The problem for a refused request, echoing the request id found in
-    /// `headers`.
+    /// `headers`, in the form their `Accept` prefers.
     pub(crate) fn reject(
         &self,
         unmet: Unmet<'_>,
@@ -121,7 +123,7 @@ impl Config {
             event,
         };
         let policy = &self.policy;
-        match unmet {
+        let rendered = match unmet {
             Unmet::Failed(name, failure) => {
                 policy.render_logged(&incident(name, failure, trace::PREREQUISITE_FAILED))
             }
@@ -142,7 +144,8 @@ impl Config {
                 &Failure::new(policy.unevaluated()),
                 trace::UNEVALUATED,
             )),
-        }
+        };
+        rendered.negotiated(&Accept::of(headers))
     }
 
     /// The way out: renders a [`DependencyError`] the inner service answered
@@ -150,13 +153,13 @@ impl Config {
     pub(crate) fn finish<B>(
         &self,
         response: Response<B>,
-        request_id: Option<&HeaderValue>,
+        reply_to: &ReplyTo,
     ) -> Response<ResponseBody<B>> {
         let extensions = response.extensions();
         if extensions.get::<RenderedHere>().is_some() {
             return response.map(ResponseBody::inner);
         }
-        let request_id = || request_id.and_then(sanitized_value);
+        let request_id = || reply_to.request_id();
         let rendered = if let Some(error) = extensions.get::<DependencyError>() {
             self.policy.render_logged(&error.incident(request_id()))
         } else if response.status() == StatusCode::FAILED_DEPENDENCY {
@@ -179,7 +182,7 @@ impl Config {
         // The inner response is replaced whole; its extensions (with the
         // typed error, for outer layers and tests) are kept.
         let extensions = response.into_parts().0.extensions;
-        mark_rendered(rendered, extensions)
+        mark_rendered(rendered.negotiated(reply_to.accept()), extensions)
     }
 }
 
