@@ -119,3 +119,4 @@ pub async fn send_body(
         body,
     }
 }
+pub mod xml;
