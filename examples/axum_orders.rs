@@ -17,6 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let auth = format!("-H 'authorization: {}'", shop::TOKEN);
     println!("  curl -i -X POST {auth} 'http://{addr}/orders?sku=widget&quantity=2'");
     println!("  curl -i -X POST {auth} 'http://{addr}/orders?sku=sold-out&quantity=1'");
+    println!(
+        "  curl -i -X POST {auth} -H 'accept: application/problem+xml' \\\n      \
+         'http://{addr}/orders?sku=sold-out&quantity=1'"
+    );
     println!("  curl -i -X POST {auth} 'http://{addr}/orders?sku=maintenance&quantity=1'");
     println!("  curl -i -X DELETE {auth} 'http://{addr}/orders/ord_1'");
     println!("  curl -i {auth} 'http://{addr}/orders/ord_1/invoice'");

@@ -128,6 +128,17 @@ fn scenarios() -> Vec<Scenario> {
             "/checkout?sku=gadget&amount=500",
             StatusCode::CREATED,
         ),
+        Scenario {
+            what: "The sold-out refusal again, for a client that prefers problem+xml: \
+                   RFC 9457's XML form of the same problem",
+            method: Method::POST,
+            path: "/orders?sku=sold-out&quantity=1",
+            headers: &[
+                AUTH,
+                ("accept", "application/problem+xml, application/json;q=0.5"),
+            ],
+            expect: StatusCode::FAILED_DEPENDENCY,
+        },
     ]
 }
 

@@ -49,6 +49,7 @@ pub async fn run(
             header::CONTENT_TYPE,
             header::RETRY_AFTER,
             header::CACHE_CONTROL,
+            header::VARY,
         ] {
             if let Some(value) = headers.get(&name) {
                 println!("      {name}: {}", value.to_str().unwrap_or("<not text>"));
