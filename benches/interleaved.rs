@@ -4,8 +4,8 @@
 //! absolute times; these are the figures to quote.
 //!
 //! ```text
-//! cargo bench --bench interleaved                  # 21 rounds of 20,000 requests
-//! ROUNDS=41 BATCH=50000 cargo bench --bench interleaved
+//! cargo bench -p tower-failed-dependency --features checks --bench interleaved
+//! ROUNDS=41 BATCH=50000 cargo bench -p tower-failed-dependency --bench interleaved
 //! ```
 //!
 //! Allocations per request are counted once per variant by a counting

@@ -6,10 +6,12 @@
 # Request building is counted too, and is the same within each group, so the
 # differences to the group's baseline are what the layer adds.
 #
-#   scripts/instructions.sh            # N = 5000
+#   scripts/instructions.sh                      # N = 5000, features: checks
+#   FEATURES=checks,xml scripts/instructions.sh  # with problem+xml negotiation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-5000}
+FEATURES=${FEATURES:-checks}
 (( N >= 100 && N <= 100000 )) || { echo "N must be 100 to 100000" >&2; exit 2; }
 
 if ! command -v valgrind >/dev/null; then
@@ -17,7 +19,8 @@ if ! command -v valgrind >/dev/null; then
     apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
 fi
 
-bench=$(cargo bench --no-run --bench interleaved --features checks --message-format=json 2>/dev/null |
+# Only this package, so that the examples' features are not turned on too.
+bench=$(cargo bench -p tower-failed-dependency --no-run --bench interleaved --features "$FEATURES" --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)

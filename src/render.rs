@@ -102,7 +102,7 @@ impl StatusPolicy {
         Rendered {
             status,
             body,
-            label: Label::JSON,
+            label: Label::Json,
             retry_after,
         }
     }
@@ -124,7 +124,7 @@ impl Rendered {
         Self {
             status,
             body,
-            label: Label::JSON,
+            label: Label::Json,
             retry_after: None,
         }
     }
@@ -151,13 +151,9 @@ impl Rendered {
             Some(xml) => (xml, ProblemFormat::Xml),
             None => (self.body, ProblemFormat::Json),
         };
-        let label = Label {
-            media_type: format.media_type(),
-            negotiated: true,
-        };
         Self {
             body,
-            label,
+            label: Label::Negotiated(format),
             ..self
         }
     }

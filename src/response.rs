@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Extensions, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
@@ -17,20 +17,15 @@ pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 #[cfg(feature = "xml")]
 pub(crate) const PROBLEM_XML: &str = "application/problem+xml";
 
-/// How a problem body is labelled: its media type, and whether the request's
-/// `Accept` chose it (the response then says `Vary: accept`).
+/// How a problem body is labelled.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Label {
-    pub(crate) media_type: &'static str,
-    pub(crate) negotiated: bool,
-}
-
-impl Label {
+pub(crate) enum Label {
     /// JSON, whatever the request accepts.
-    pub(crate) const JSON: Self = Self {
-        media_type: PROBLEM_JSON,
-        negotiated: false,
-    };
+    Json,
+    /// The form the request's `Accept` chose; the response says
+    /// `Vary: accept`.
+    #[cfg(feature = "xml")]
+    Negotiated(crate::problem::ProblemFormat),
 }
 
 /// A scratch buffer larger than this is not kept for the next problem.
@@ -78,7 +73,7 @@ pub(crate) fn problem(
 ) -> Response<ProblemBody> {
     problem_in(
         status,
-        (body, Label::JSON),
+        (body, Label::Json),
         retry_after,
         Extensions::new(),
         |body| body,
@@ -98,12 +93,26 @@ pub(crate) fn problem_in<T>(
     *response.status_mut() = status;
     *response.extensions_mut() = extensions;
     let headers = response.headers_mut();
-    headers.reserve(3 + usize::from(label.negotiated));
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(label.media_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if label.negotiated {
-        headers.insert(VARY, HeaderValue::from_static("accept"));
+    // Each media type is written as a literal, so that it is checked at
+    // compile time rather than on every problem.
+    match label {
+        Label::Json => {
+            headers.reserve(3);
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        }
+        #[cfg(feature = "xml")]
+        Label::Negotiated(format) => {
+            use crate::problem::ProblemFormat;
+            headers.reserve(4);
+            let media_type = match format {
+                ProblemFormat::Json => HeaderValue::from_static(PROBLEM_JSON),
+                ProblemFormat::Xml => HeaderValue::from_static(PROBLEM_XML),
+            };
+            headers.insert(CONTENT_TYPE, media_type);
+            headers.insert(http::header::VARY, HeaderValue::from_static("accept"));
+        }
     }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(delay) = retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(delay_seconds(delay)));
     }
@@ -177,6 +186,6 @@ mod tests {
         assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[RETRY_AFTER], "7");
-        assert!(response.headers().get(VARY).is_none());
+        assert!(response.headers().get(http::header::VARY).is_none());
     }
 }
