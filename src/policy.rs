@@ -108,7 +108,9 @@ impl StatusPolicy {
 
     /// Never a top-level 424: a refused prerequisite answers with its own
     /// status (409, 403, ...), for APIs whose guidelines forbid 424. The
-    /// problem still names the dependency.
+    /// problem still names the dependency. A refusal whose own status is
+    /// not a client error, or is 424 itself (the dependency's own
+    /// prerequisite failed), answers 409 Conflict.
     pub fn strict() -> Self {
         Self {
             preset: Preset::OwnStatus,
@@ -131,7 +133,12 @@ impl StatusPolicy {
             return *status;
         }
         match (self.preset, kind) {
-            (Preset::OwnStatus, FailureKind::Rejected(own)) => own,
+            (Preset::OwnStatus, FailureKind::Rejected(own))
+                if own.is_client_error() && own != StatusCode::FAILED_DEPENDENCY =>
+            {
+                own
+            }
+            (Preset::OwnStatus, FailureKind::Rejected(_)) => StatusCode::CONFLICT,
             _ => kind.fitting_status(),
         }
     }
@@ -385,6 +392,18 @@ mod tests {
             strict.status_for("db", FailureKind::Unavailable),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    /// Found by `tests/properties.rs`: a refusal built from a status that is
+    /// not a client error (`FailureKind::Rejected(100)`) was answered with
+    /// that status, and a dependency's own 424 stayed 424.
+    #[test]
+    fn strict_never_answers_a_refusal_with_a_status_that_is_not_a_client_error_or_is_424() {
+        let strict = StatusPolicy::strict();
+        for own in [100, 200, 302, 424, 500, 503] {
+            let kind = FailureKind::Rejected(StatusCode::from_u16(own).unwrap());
+            assert_eq!(strict.status_for("x", kind), StatusCode::CONFLICT, "{own}");
+        }
     }
 
     #[test]
