@@ -76,6 +76,19 @@
     unreachable_pub
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The request path must not panic: every `unwrap`, `expect` or `panic!`
+// left in library code says why it cannot fire (tests may use them freely).
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -84,6 +84,13 @@ where
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
+    #[allow(
+        clippy::unreachable,
+        clippy::panic,
+        reason = "each state is taken out right after a match found it; \
+                  polling a completed future breaks the `Future` contract, \
+                  and tower's own futures panic on it too"
+    )]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
         loop {

@@ -59,6 +59,11 @@ where
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
+    #[allow(
+        clippy::expect_used,
+        reason = "polling a completed future breaks the `Future` contract, \
+                  and tower's own futures panic on it too"
+    )]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner {
@@ -70,8 +75,6 @@ where
                 Poll::Ready(Ok(config.finish(response, reply_to)))
             }
             KindProj::Reject { response } => {
-                // Polling a completed future is a contract violation by the
-                // caller; tower's own futures answer it the same way.
                 let response = response.take().expect("future polled after completion");
                 Poll::Ready(Ok(response))
             }
