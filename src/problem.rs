@@ -3,7 +3,8 @@
 //! A [`Problem`] reads and writes `application/problem+json` exactly: every
 //! member survives a round trip, an absent `type` stays absent (it means
 //! `about:blank`), and a standard member of the wrong JSON type is ignored when
-//! reading, as RFC 9457 §3.1 requires.
+//! reading, as RFC 9457 §3.1 requires (so is a `status` that is not an HTTP
+//! status, 100 to 599).
 //!
 //! ```
 //! use http::StatusCode;
@@ -280,9 +281,12 @@ impl<'de> Deserialize<'de> for Problem {
         let title = string("title");
         let detail = string("detail");
         let instance = string("instance");
+        // Only an HTTP status (RFC 9110 §15: 100 to 599) is one; any other
+        // number is ignored like a member of the wrong type.
         let status = match members.remove("status") {
             Some(Value::Number(n)) => n
                 .as_u64()
+                .filter(|n| (100..=599).contains(n))
                 .and_then(|n| u16::try_from(n).ok())
                 .and_then(|n| StatusCode::from_u16(n).ok()),
             _ => None,
@@ -380,6 +384,10 @@ mod tests {
         assert_eq!(problem.detail(), Some("d"));
         assert_eq!(problem.instance(), None);
         assert_eq!(problem.member("extra"), Some(&json!({"nested": true})));
+        for not_a_status in [99, 600, 789, 999] {
+            let problem: Problem = serde_json::from_value(json!({"status": not_a_status})).unwrap();
+            assert_eq!(problem.status(), None, "{not_a_status}");
+        }
         assert_eq!(
             serde_json::to_value(&problem).unwrap(),
             json!({"detail": "d", "extra": {"nested": true}})

@@ -79,3 +79,20 @@ fn about_blank_problems_take_the_reason_phrase_as_title() {
     assert_eq!(problem.title(), Some("Service Unavailable"));
     assert_eq!(problem.problem_type(), "about:blank");
 }
+
+/// Found by the `problem_json` fuzz target: a `status` of 789 was read as a
+/// status and answered with it, though HTTP statuses end at 599.
+#[tokio::test]
+async fn a_status_that_is_not_an_http_status_is_ignored_when_reading() {
+    let read: Problem = serde_json::from_str(
+        r#"{"type":"https://e.example/x","title":"T","status":789,"detail":"d","cause":{"status":409}}"#,
+    )
+    .unwrap();
+    assert_eq!(read.status(), None);
+    let response = read.into_response();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["status"], 500);
+    assert_eq!(body["cause"], json!({"status": 409}));
+}
