@@ -293,6 +293,14 @@ mod tests {
             );
         }
         assert_eq!(retry_after(&HeaderMap::new()), None);
+        // From the `retry_after` fuzz target: digits wrapped in no-break
+        // spaces (bytes outside ASCII) are not delay-seconds.
+        let mut nbsp = HeaderMap::new();
+        nbsp.insert(
+            RETRY_AFTER,
+            http::HeaderValue::from_bytes(b"\t\t2\xc2\xa0\xc2\xa0\t").unwrap(),
+        );
+        assert_eq!(retry_after(&nbsp), None);
     }
 
     #[test]
