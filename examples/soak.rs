@@ -1,0 +1,265 @@
+//! A bounded soak: a server with the layers on a mixed load (pass, 424, 503,
+//! batch), and a driver that checks every answer and the server's resident
+//! memory. `scripts/soak.sh` runs both; by hand:
+//!
+//! ```text
+//! cargo run --release --example soak -- serve 127.0.0.1:0      # prints its address
+//! cargo run --release --example soak -- drive 127.0.0.1:PORT SERVER_PID SECONDS
+//! ```
+//!
+//! The driver fails when an answer differs from the expected one, or when
+//! the server's largest resident set in the last 10 s exceeds the largest in
+//! the first 10 s by more than `RSS_GROWTH_LIMIT_KIB`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use tower::Layer;
+use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How much the resident set may grow between the first and last 10 s.
+const RSS_GROWTH_LIMIT_KIB: u64 = 8 * 1024;
+/// Concurrent connections of the driver.
+const CONNECTIONS: usize = 16;
+/// An upper bound on requests, whatever the duration.
+const MAX_REQUESTS: u64 = 50_000_000;
+
+/// Records the outcomes an earlier layer would have: `auth` succeeded,
+/// `inventory` refused (409), `pricing` down with a 7 s retry hint.
+async fn record(mut request: Request) -> Request {
+    let mut record = Dependencies::new();
+    record.record_success("auth");
+    record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
+    record.record_failure(
+        "pricing",
+        Failure::unavailable().with_retry_after(Duration::from_secs(7)),
+    );
+    request.extensions_mut().insert(record);
+    request
+}
+
+fn app() -> tower_failed_dependency::batch::Batch<Router> {
+    let router = Router::new()
+        .route(
+            "/pass",
+            get(|| async { "ok" }).route_layer(DependencyLayer::new().require("auth")),
+        )
+        .route(
+            "/refused",
+            get(|| async { "never" }).route_layer(DependencyLayer::new().require("inventory")),
+        )
+        .route(
+            "/down",
+            get(|| async { "never" }).route_layer(DependencyLayer::new().require("pricing")),
+        )
+        .layer(axum::middleware::map_request(record));
+    BatchLayer::new().layer(router)
+}
+
+async fn serve(addr: &str) -> Result<(), BoxError> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("{}", listener.local_addr()?);
+    let app = tower::ServiceBuilder::new()
+        .map_response(|response: http::Response<_>| response.map(axum::body::Body::new))
+        .service(app());
+    axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service(app),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The four kinds of request and what each must answer.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Pass,
+    Refused,
+    Down,
+    Batch,
+}
+
+const KINDS: [Kind; 4] = [Kind::Pass, Kind::Refused, Kind::Down, Kind::Batch];
+
+impl Kind {
+    fn request(self, addr: SocketAddr) -> http::Request<Full<Bytes>> {
+        let uri = |path: &str| format!("http://{addr}{path}");
+        let builder = match self {
+            Kind::Pass => http::Request::get(uri("/pass")),
+            Kind::Refused => http::Request::get(uri("/refused")),
+            Kind::Down => http::Request::get(uri("/down")),
+            Kind::Batch => http::Request::builder()
+                .method(Method::POST)
+                .uri(uri("/$batch"))
+                .header("content-type", "application/json"),
+        };
+        let body = match self {
+            Kind::Batch => Bytes::from(
+                json!({"requests": [
+                    {"id": "1", "method": "GET", "url": "/pass"},
+                    {"id": "2", "method": "GET", "url": "/refused"},
+                    {"id": "3", "method": "GET", "url": "/pass", "dependsOn": ["2"]}
+                ]})
+                .to_string(),
+            ),
+            _ => Bytes::new(),
+        };
+        builder.body(Full::new(body)).expect("a valid request")
+    }
+
+    /// Whether an answer is the expected one.
+    fn expected(self, status: StatusCode, headers: &http::HeaderMap, body: &[u8]) -> bool {
+        let json = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+        match self {
+            Kind::Pass => status == StatusCode::OK && body == b"ok",
+            Kind::Refused => {
+                status == StatusCode::FAILED_DEPENDENCY && json()["dependency"] == "inventory"
+            }
+            Kind::Down => {
+                status == StatusCode::SERVICE_UNAVAILABLE
+                    && headers.get("retry-after").is_some_and(|v| v == "7")
+                    && json()["dependency"] == "pricing"
+            }
+            Kind::Batch => {
+                let statuses: Vec<Value> = json()["responses"]
+                    .as_array()
+                    .map(|parts| parts.iter().map(|p| p["status"].clone()).collect())
+                    .unwrap_or_default();
+                status == StatusCode::OK && statuses == [json!(200), json!(424), json!(424)]
+            }
+        }
+    }
+}
+
+/// The server's resident set in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn drive(addr: SocketAddr, pid: u32, seconds: u64) -> Result<(), BoxError> {
+    if !(20..=3600).contains(&seconds) {
+        return Err("the duration must be 20 to 3600 seconds".into());
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let sent = Arc::new(AtomicU64::new(0));
+    let per_kind: Arc<[AtomicU64; 4]> = Arc::new(Default::default());
+    let unexpected = Arc::new(AtomicUsize::new(0));
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+
+    let mut workers = Vec::new();
+    for worker in 0..CONNECTIONS {
+        let (client, sent, per_kind, unexpected) = (
+            client.clone(),
+            Arc::clone(&sent),
+            Arc::clone(&per_kind),
+            Arc::clone(&unexpected),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut turn = worker;
+            while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS {
+                let index = turn % KINDS.len();
+                let kind = KINDS[index];
+                turn += 1;
+                let answer = async {
+                    let response = client.request(kind.request(addr)).await?;
+                    let (parts, body) = response.into_parts();
+                    let body = body.collect().await?.to_bytes();
+                    Ok::<_, BoxError>(kind.expected(parts.status, &parts.headers, &body))
+                };
+                match tokio::time::timeout(Duration::from_secs(10), answer).await {
+                    Ok(Ok(true)) => {}
+                    other => {
+                        if unexpected.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("unexpected answer to {kind:?}: {other:?}");
+                        }
+                    }
+                }
+                per_kind[index].fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+
+    // One sample a second: (seconds since start, KiB).
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let rss = rss_kib(pid).ok_or("the server is gone")?;
+        samples.push((started.elapsed().as_secs_f64(), rss));
+    }
+    for worker in workers {
+        worker.await?;
+    }
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let first = samples
+        .iter()
+        .filter(|(t, _)| *t <= 10.0)
+        .map(|s| s.1)
+        .max();
+    let last = samples
+        .iter()
+        .filter(|(t, _)| *t >= elapsed - 10.0)
+        .map(|s| s.1)
+        .max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err("too few memory samples".into());
+    };
+    let counts: Vec<u64> = per_kind.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let total: u64 = counts.iter().sum();
+    let unexpected = unexpected.load(Ordering::Relaxed);
+    println!(
+        "soak: {elapsed:.0} s, {CONNECTIONS} connections, {total} requests ({:.0}/s)",
+        total as f64 / elapsed
+    );
+    for (kind, count) in KINDS.iter().zip(&counts) {
+        println!("  {kind:?}: {count}");
+    }
+    println!("  unexpected answers: {unexpected}");
+    println!(
+        "  server RSS: {first} KiB at most in the first 10 s, {last} KiB at most in the last 10 s \
+         (limit: +{RSS_GROWTH_LIMIT_KIB} KiB)"
+    );
+    if unexpected > 0 {
+        return Err(format!("{unexpected} answers were not the expected ones").into());
+    }
+    if last > first + RSS_GROWTH_LIMIT_KIB {
+        return Err(format!("the server's memory grew by {} KiB", last - first).into());
+    }
+    println!("soak passed");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["serve", addr] => serve(addr).await,
+        ["drive", addr, pid, seconds] => drive(addr.parse()?, pid.parse()?, seconds.parse()?).await,
+        _ => {
+            eprintln!("usage: soak serve ADDR | soak drive ADDR SERVER_PID SECONDS");
+            std::process::exit(2)
+        }
+    }
+}
