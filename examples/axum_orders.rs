@@ -4,7 +4,7 @@
 //! cargo run --example axum_orders            # port 3000, or set PORT
 //! ```
 
-#[path = "support/shop.rs"]
+#[path = "../tests/apps/shop.rs"]
 mod shop;
 
 #[tokio::main]

@@ -6,7 +6,7 @@
 //! cargo run --example batch
 //! ```
 
-#[path = "support/users.rs"]
+#[path = "../tests/apps/users.rs"]
 mod users;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

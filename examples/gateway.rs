@@ -5,7 +5,7 @@
 //! cargo run --example gateway
 //! ```
 
-#[path = "support/gateway.rs"]
+#[path = "../tests/apps/gateway.rs"]
 mod gateway;
 #[path = "support/scenarios.rs"]
 mod scenarios;

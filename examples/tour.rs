@@ -6,15 +6,15 @@
 //! cargo run --example tour
 //! ```
 
-#[path = "support/checkout.rs"]
+#[path = "../tests/apps/checkout.rs"]
 mod checkout;
-#[path = "support/gateway.rs"]
+#[path = "../tests/apps/gateway.rs"]
 mod gateway;
 #[path = "support/scenarios.rs"]
 mod scenarios;
-#[path = "support/shop.rs"]
+#[path = "../tests/apps/shop.rs"]
 mod shop;
-#[path = "support/users.rs"]
+#[path = "../tests/apps/users.rs"]
 mod users;
 
 use http::{Method, StatusCode};

@@ -4,7 +4,7 @@
 #![cfg(all(feature = "axum", feature = "batch"))]
 
 mod support;
-#[path = "../examples/support/users.rs"]
+#[path = "apps/users.rs"]
 mod users;
 
 use std::net::SocketAddr;

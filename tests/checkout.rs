@@ -3,7 +3,7 @@
 
 #![cfg(all(feature = "axum", feature = "checks"))]
 
-#[path = "../examples/support/checkout.rs"]
+#[path = "apps/checkout.rs"]
 mod checkout;
 mod support;
 

@@ -3,7 +3,7 @@
 
 #![cfg(all(feature = "axum", feature = "gateway"))]
 
-#[path = "../examples/support/gateway.rs"]
+#[path = "apps/gateway.rs"]
 mod gateway;
 mod support;
 

@@ -9,7 +9,7 @@
     feature = "gateway"
 ))]
 
-#[path = "../examples/support/gateway.rs"]
+#[path = "apps/gateway.rs"]
 mod gateway;
 mod support;
 

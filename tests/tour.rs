@@ -2,7 +2,7 @@
 
 #![cfg(feature = "axum")]
 
-#[path = "../examples/support/shop.rs"]
+#[path = "apps/shop.rs"]
 mod shop;
 mod support;
 
