@@ -61,12 +61,22 @@
 //!
 //! - `tracing` (default): one event per problem rendered, a warning for a
 //!   client error and an error (with the source error) for a server error.
-//! - `axum`: `IntoResponse` for [`Problem`] and [`DependencyError`].
-//! - `checks`: prerequisite checks the layer runs itself ([`checks`]).
-//! - `gateway`: tower, hyper and I/O errors turned into problems ([`gateway`]).
-//! - `batch`: a JSON batch endpoint with `dependsOn` ([`batch`]).
+//! - `axum`: axum's `IntoResponse` for [`Problem`] and [`DependencyError`].
+//! - `checks`: prerequisite checks the layer runs itself (`checks`).
+//! - `gateway`: tower, hyper and I/O errors turned into problems
+//!   (`catch_error`, `gateway`, `Failure::from_error`).
+//! - `batch`: a JSON batch endpoint with `dependsOn` (`batch`).
 //! - `xml`: problems in RFC 9457's XML form for clients that prefer it
-//!   (`problem::ProblemFormat`), and WebDAV 207 bodies ([`multistatus`]).
+//!   (`problem::ProblemFormat`), and WebDAV 207 bodies (`multistatus`).
+//!
+//! # The tree
+//!
+//! The modules follow the order of the work, and each imports only those
+//! before it: [`problem`] (the RFC 9457 document, its JSON and XML forms,
+//! the response that carries it), [`outcome`] (what happened to each
+//! prerequisite), [`policy`] (which status, and the problem written), then
+//! one module per middleware: [`dependency`], `checks`, `batch`,
+//! `catch_error`; [`upstream`] and `multistatus` are leaves.
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -90,46 +100,51 @@
     )
 )]
 
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub mod axum;
+// The tiers, from the bottom: the RFC 9457 document and its forms; what
+// happened to prerequisites; the policy that turns it into a problem; then
+// the middleware, each in its own module, and the leaves beside them.
+pub mod problem;
+
+pub mod outcome;
+
+pub mod policy;
+
+mod body;
+mod requirements;
+#[cfg(any(feature = "checks", feature = "batch"))]
+mod schedule;
+
 #[cfg(feature = "batch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "batch")))]
 pub mod batch;
-mod cause;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod catch_error;
 #[cfg(feature = "checks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "checks")))]
 pub mod checks;
-mod error;
-mod failure;
+pub mod dependency;
 #[cfg(feature = "gateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub mod gateway;
-pub mod layer;
 #[cfg(feature = "xml")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
 pub mod multistatus;
-mod negotiate;
-mod outcome;
-pub mod policy;
-pub mod problem;
-#[cfg(feature = "xml")]
-mod problem_xml;
-mod render;
-mod reply;
-mod request_id;
-mod response;
-mod trace;
 pub mod upstream;
-#[cfg(feature = "xml")]
-mod xml;
 
-pub use crate::cause::Cause;
-pub use crate::error::DependencyError;
-pub use crate::failure::{BoxError, Failure, FailureKind};
-pub use crate::layer::{Dependency, DependencyLayer};
-pub use crate::outcome::{Dependencies, Name, Outcome};
-pub use crate::policy::{Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
+// axum's `IntoResponse`, as private glue: no public module named `axum`.
+#[cfg(feature = "axum")]
+mod axum;
+
+#[doc(inline)]
+pub use crate::body::ResponseBody;
+#[doc(inline)]
+pub use crate::dependency::{Dependency, DependencyLayer};
+#[doc(inline)]
+pub use crate::outcome::{BoxError, Cause, Dependencies, Failure, FailureKind, Name, Outcome};
+#[doc(inline)]
+pub use crate::policy::{DependencyError, Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
+#[doc(inline)]
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 
 // The README's examples are compiled and run as doc tests.

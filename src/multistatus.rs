@@ -20,12 +20,12 @@
 //! assert!(xml.contains("HTTP/1.1 409 Conflict"));
 //! ```
 
-use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::Writer;
+
+use crate::problem::xml::names::{is_name, text as xml_text};
 
 const DAV: &str = "DAV:";
 
@@ -52,7 +52,7 @@ impl Property {
         if namespace.is_empty() {
             return Err(MultiStatusError::EmptyNamespace(name));
         }
-        if !crate::xml::is_name(&name) {
+        if !is_name(&name) {
             return Err(MultiStatusError::BadName(name));
         }
         Ok(Self { namespace, name })
@@ -196,14 +196,15 @@ impl MultiStatus {
         Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
     }
 
-    /// The 207 response, `application/xml; charset=utf-8`.
+    /// The 207 response, `application/xml; charset=utf-8`. Its body is the
+    /// document as a `String`, which is an `http_body::Body`.
     ///
     /// # Errors
     ///
     /// As [`to_xml`](Self::to_xml).
-    pub fn into_response(self) -> Result<Response<Full<Bytes>>, MultiStatusError> {
+    pub fn into_response(self) -> Result<Response<String>, MultiStatusError> {
         let xml = self.to_xml()?;
-        let mut response = Response::new(Full::new(Bytes::from(xml)));
+        let mut response = Response::new(xml);
         *response.status_mut() = StatusCode::MULTI_STATUS;
         response.headers_mut().insert(
             CONTENT_TYPE,
@@ -299,7 +300,7 @@ fn write(writer: &mut Writer<Vec<u8>>, entries: &[Entry], prefixes: &Prefixes) -
 
 fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> XmlResult {
     writer.write_event(Event::Start(BytesStart::new(name)))?;
-    writer.write_event(Event::Text(crate::xml::text(text)))?;
+    writer.write_event(Event::Text(xml_text(text)))?;
     writer.write_event(Event::End(BytesEnd::new(name)))?;
     Ok(())
 }

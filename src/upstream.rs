@@ -40,8 +40,8 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 
-use crate::response::is_problem_json;
-use crate::{BoxError, Cause, Failure, FailureKind};
+use crate::outcome::{BoxError, Cause, Failure, FailureKind};
+use crate::problem::is_problem_json;
 
 /// What a body must satisfy for a successful answer to count.
 type Contract = Arc<dyn Fn(&HeaderMap, &[u8]) -> bool + Send + Sync>;

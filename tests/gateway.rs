@@ -19,7 +19,8 @@ use http_body_util::Full;
 use serde_json::json;
 use support::{send, Answer};
 use tower::{service_fn, ServiceBuilder};
-use tower_failed_dependency::gateway::{error_handler, CatchErrorLayer};
+use tower_failed_dependency::catch_error::CatchErrorLayer;
+use tower_failed_dependency::gateway::error_handler;
 use tower_failed_dependency::DependencyLayer;
 
 async fn reserve(case: &str) -> Answer {

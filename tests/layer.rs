@@ -203,7 +203,7 @@ async fn the_layer_gives_inner_services_a_record_to_write_into() {
 async fn a_dependency_error_is_rendered_with_the_enclosing_layers_policy() {
     let failing = service_fn(|_: Request<()>| async {
         let error = DependencyError::new("inventory", Failure::rejected(StatusCode::CONFLICT));
-        Ok::<_, Infallible>(error.into_response())
+        Ok::<_, Infallible>(Response::from(error))
     });
     let strict = DependencyLayer::new().policy(StatusPolicy::strict());
     let mut request = Request::new(());

@@ -1,6 +1,6 @@
 //! RFC 9457 problem details: the RFC's own example and the naming rule.
 
-use http::StatusCode;
+use http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower_failed_dependency::{MemberNameError, Problem};
@@ -57,7 +57,7 @@ fn extension_names_that_break_the_rule_are_refused() {
 #[tokio::test]
 async fn into_response_sends_the_body_status_as_the_http_status() {
     let problem: Problem = serde_json::from_str(OUT_OF_CREDIT).unwrap();
-    let response = problem.with_status(StatusCode::FORBIDDEN).into_response();
+    let response = Response::from(problem.with_status(StatusCode::FORBIDDEN));
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         response.headers()["content-type"],
@@ -89,7 +89,7 @@ async fn a_status_that_is_not_an_http_status_is_ignored_when_reading() {
     )
     .unwrap();
     assert_eq!(read.status(), None);
-    let response = read.into_response();
+    let response = Response::from(read);
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body: Value =
         serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();

@@ -28,7 +28,7 @@ use support::{send, send_body, Answer};
 use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
 use tower_failed_dependency::batch::BatchLayer;
 use tower_failed_dependency::checks::RequestHead;
-use tower_failed_dependency::gateway::CatchErrorLayer;
+use tower_failed_dependency::catch_error::CatchErrorLayer;
 use tower_failed_dependency::problem::{Problem, ProblemFormat};
 use tower_failed_dependency::{DependencyError, DependencyLayer, Failure, StatusPolicy};
 
@@ -69,9 +69,7 @@ async fn start() -> SocketAddr {
                 let failure =
                     Failure::rejected(StatusCode::CONFLICT).with_detail("Account frozen.");
                 Ok::<_, Infallible>(
-                    DependencyError::new("ledger", failure)
-                        .into_response()
-                        .map(Body::new),
+                    http::Response::from(DependencyError::new("ledger", failure)).map(Body::new),
                 )
             }));
     let slow = ServiceBuilder::new()

@@ -100,7 +100,7 @@ async fn a_handler_error_is_logged_once_as_an_error_with_its_source() {
         let failing = service_fn(|_: Request<()>| async {
             let source = std::io::Error::other("disk /var/db full");
             let error = DependencyError::new("db", Failure::internal().with_source(source));
-            Ok::<_, Infallible>(error.into_response())
+            Ok::<_, Infallible>(Response::from(error))
         });
         let service = ServiceBuilder::new()
             .layer(DependencyLayer::new())

@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::response::media_type;
+use crate::problem::media_type;
 
 /// A batch refused before anything ran: a 400 (or 413) problem naming the
 /// part and the field at fault.
@@ -311,7 +311,8 @@ fn encode_body(content_type: &HeaderValue, body: &Value) -> Result<Bytes, String
     }
 }
 
-/// Whether a media type is JSON (`application/json` or `*/*+json`).
+/// Whether a `Content-Type` is JSON: `application/json` or any `+json`
+/// structured syntax suffix.
 pub(crate) fn is_json(content_type: &HeaderValue) -> bool {
     media_type(content_type).is_some_and(|media| {
         let suffix = media
@@ -341,6 +342,17 @@ mod tests {
 
     fn one(part: Value) -> Invalid {
         refused(json!({"requests": [part]}))
+    }
+
+    #[test]
+    fn json_media_types() {
+        let value = |s: &'static str| HeaderValue::from_static(s);
+        assert!(is_json(&value("application/json")));
+        assert!(is_json(&value(
+            "application/merge-patch+json; charset=utf-8"
+        )));
+        assert!(!is_json(&value("text/plain")));
+        assert!(!is_json(&value("json")));
     }
 
     #[test]

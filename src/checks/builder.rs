@@ -3,29 +3,32 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use super::graph::{self, GraphError};
+use super::graph::{self, Dep, GraphError};
 use super::prerequisite::{ErasedPrerequisite, Prerequisite};
 use super::run::{Node, Plan, Step};
 use super::CheckedLayer;
-use crate::layer::Config;
 use crate::outcome::Name;
-use crate::{DependencyLayer, StatusPolicy};
+use crate::policy::StatusPolicy;
+use crate::requirements::Requirements;
 
 /// How long a check may run when no [`timeout`](ChecksBuilder::timeout) is set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Declares the checks of a layer, started by [`DependencyLayer::check`].
+/// Declares the checks of a layer: from
+/// [`DependencyLayer::check`](crate::DependencyLayer::check), or empty from
+/// [`Checked::layer`](super::Checked::layer).
 /// [`build`](Self::build) validates the graph and gives the layer.
 ///
 /// [`after`](Self::after) and [`timeout`](Self::timeout) apply to the check
 /// declared last.
 #[must_use = "a builder does nothing until it is built into a layer"]
 pub struct ChecksBuilder {
-    config: Config,
+    requirements: Requirements,
     order: Vec<Declared>,
     checks: Vec<Declaration>,
-    last: Declaration,
     deadline: Option<Duration>,
+    /// A setting for the last check called before any check was declared.
+    misplaced: Option<&'static str>,
 }
 
 /// One step of the declaration order, before validation.
@@ -43,43 +46,34 @@ struct Declaration {
     check: Arc<dyn ErasedPrerequisite>,
 }
 
-impl Declaration {
-    fn new<P: Prerequisite>(name: Name, check: P) -> Self {
+impl ChecksBuilder {
+    /// The builder of a layer with `requirements` and no check yet; the
+    /// requirements come first in the declaration order.
+    pub(crate) fn new(requirements: Requirements) -> Self {
+        let order = requirements
+            .required
+            .iter()
+            .cloned()
+            .map(Declared::Required);
         Self {
-            name,
+            order: order.collect(),
+            requirements,
+            checks: Vec::new(),
+            deadline: None,
+            misplaced: None,
+        }
+    }
+
+    /// Adds a check: a prerequisite that the layer evaluates itself, for
+    /// every request, before the inner service.
+    pub fn check<P: Prerequisite>(mut self, name: impl Into<Name>, check: P) -> Self {
+        self.order.push(Declared::Check(self.checks.len()));
+        self.checks.push(Declaration {
+            name: name.into(),
             after: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             check: Arc::new(check),
-        }
-    }
-}
-
-impl DependencyLayer {
-    /// Adds a prerequisite that the layer evaluates itself, for every
-    /// request, before the inner service: see [`checks`](crate::checks).
-    ///
-    /// The requirements added so far come first in the declaration order.
-    pub fn check<P: Prerequisite>(self, name: impl Into<Name>, check: P) -> ChecksBuilder {
-        let config = self.into_config();
-        let order = config.required.iter().cloned().map(Declared::Required);
-        let mut order: Vec<Declared> = order.collect();
-        order.push(Declared::Check(0));
-        ChecksBuilder {
-            config,
-            order,
-            checks: Vec::new(),
-            last: Declaration::new(name.into(), check),
-            deadline: None,
-        }
-    }
-}
-
-impl ChecksBuilder {
-    /// Adds another check.
-    pub fn check<P: Prerequisite>(mut self, name: impl Into<Name>, check: P) -> Self {
-        let previous = std::mem::replace(&mut self.last, Declaration::new(name.into(), check));
-        self.checks.push(previous);
-        self.order.push(Declared::Check(self.checks.len()));
+        });
         self
     }
 
@@ -91,7 +85,10 @@ impl ChecksBuilder {
         I: IntoIterator,
         I::Item: Into<Name>,
     {
-        self.last.after.extend(names.into_iter().map(Into::into));
+        match self.checks.last_mut() {
+            Some(last) => last.after.extend(names.into_iter().map(Into::into)),
+            None => self.misplaced = Some("after"),
+        }
         self
     }
 
@@ -99,7 +96,10 @@ impl ChecksBuilder {
     /// [`DEFAULT_TIMEOUT`]). A check that takes longer fails as a
     /// [timeout](crate::FailureKind::Timeout), 504 by default.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.last.timeout = timeout;
+        match self.checks.last_mut() {
+            Some(last) => last.timeout = timeout,
+            None => self.misplaced = Some("timeout"),
+        }
         self
     }
 
@@ -116,8 +116,7 @@ impl ChecksBuilder {
     /// [`after`](Self::after) it.
     pub fn require(mut self, name: impl Into<Name>) -> Self {
         let name = name.into();
-        if !self.config.required.contains(&name) {
-            self.config.required.push(name.clone());
+        if self.requirements.require(name.clone()) {
             self.order.push(Declared::Required(name));
         }
         self
@@ -126,14 +125,14 @@ impl ChecksBuilder {
     /// The policy that maps failures to statuses; see
     /// [`DependencyLayer::policy`].
     pub fn policy(mut self, policy: StatusPolicy) -> Self {
-        self.config.policy = policy;
+        self.requirements.policy = policy;
         self
     }
 
     /// The request header whose id is echoed in problems; see
     /// [`DependencyLayer::request_id_header`].
     pub fn request_id_header(mut self, header: HeaderName) -> Self {
-        self.config.request_id_header = header;
+        self.requirements.request_id_header = header;
         self
     }
 
@@ -142,34 +141,47 @@ impl ChecksBuilder {
     /// # Errors
     ///
     /// A name declared twice, a check that runs after a name the layer does
-    /// not know, or checks that wait for each other in a cycle.
+    /// not know, checks that wait for each other in a cycle, or `after` or
+    /// `timeout` called before any check was declared.
     pub fn build(self) -> Result<CheckedLayer, GraphError> {
         let Self {
-            mut config,
+            mut requirements,
             order,
-            mut checks,
-            last,
+            checks,
             deadline,
+            misplaced,
         } = self;
-        checks.push(last);
+        if let Some(setting) = misplaced {
+            return Err(GraphError::NoCheckYet(setting));
+        }
         let declared: Vec<(Name, Vec<Name>)> = checks
             .iter()
             .map(|check| (check.name.clone(), check.after.clone()))
             .collect();
-        let deps = graph::resolve(&config.required, &declared)?;
+        let deps = graph::resolve(&requirements.required, &declared)?;
         let nodes = checks
             .into_iter()
             .zip(deps)
-            .map(|(check, deps)| Node {
-                name: check.name,
-                deps,
-                timeout: check.timeout,
-                check: check.check,
+            .map(|(check, deps)| {
+                let (mut after, mut after_required) = (Vec::new(), Vec::new());
+                for dep in deps {
+                    match dep {
+                        Dep::Check(index) => after.push(index),
+                        Dep::Required(name) => after_required.push(name),
+                    }
+                }
+                Node {
+                    name: check.name,
+                    after,
+                    after_required,
+                    timeout: check.timeout,
+                    check: check.check,
+                }
             })
             .collect::<Vec<_>>();
         // From here on the layer examines every name, requirement or check,
         // in declaration order.
-        config.required = order
+        requirements.required = order
             .iter()
             .map(|step| match step {
                 Declared::Required(name) => name.clone(),
@@ -188,7 +200,7 @@ impl ChecksBuilder {
             order,
             deadline,
         };
-        Ok(CheckedLayer::new(config, plan))
+        Ok(CheckedLayer::new(requirements, plan))
     }
 }
 
@@ -197,11 +209,10 @@ impl std::fmt::Debug for ChecksBuilder {
         let names: Vec<&str> = self
             .checks
             .iter()
-            .chain(Some(&self.last))
             .map(|check| check.name.as_ref())
             .collect();
         f.debug_struct("ChecksBuilder")
-            .field("required", &self.config.required)
+            .field("required", &self.requirements.required)
             .field("checks", &names)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()

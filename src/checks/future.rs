@@ -9,9 +9,9 @@ use tower_service::Service;
 
 use super::prerequisite::RequestHead;
 use super::run::Run;
-use crate::layer::{mark_rendered, Config, ResponseBody};
-use crate::reply::ReplyTo;
-use crate::Dependencies;
+use crate::body::ResponseBody;
+use crate::policy::ReplyTo;
+use crate::requirements::Requirements;
 
 pin_project! {
     /// The response future of [`Checked`](super::Checked): runs the checks,
@@ -37,18 +37,18 @@ pin_project! {
             head: RequestHead,
             body: ReqBody,
             inner: S,
-            config: Arc<Config>,
+            requirements: Arc<Requirements>,
         },
         Ready {
             inner: S,
             request: Request<ReqBody>,
-            config: Arc<Config>,
+            requirements: Arc<Requirements>,
             reply_to: ReplyTo,
         },
         Calling {
             #[pin]
             future: S::Future,
-            config: Arc<Config>,
+            requirements: Arc<Requirements>,
             reply_to: ReplyTo,
         },
         Done,
@@ -64,7 +64,7 @@ where
         head: RequestHead,
         body: ReqBody,
         inner: S,
-        config: Arc<Config>,
+        requirements: Arc<Requirements>,
     ) -> Self {
         Self {
             state: State::Checking {
@@ -72,7 +72,7 @@ where
                 head,
                 body,
                 inner,
-                config,
+                requirements,
             },
         }
     }
@@ -102,7 +102,7 @@ where
                         head,
                         body,
                         inner,
-                        config,
+                        requirements,
                     } = state.as_mut().project_replace(State::Done)
                     else {
                         unreachable!("the state was Checking a moment ago");
@@ -112,18 +112,15 @@ where
                     drop(run);
                     let mut parts = head.into_parts();
                     verdict.record_into(&mut parts.extensions);
-                    let record = parts.extensions.get::<Dependencies>();
-                    if let Some(unmet) = config.first_unmet(record) {
-                        let rendered = config.reject(unmet, record, &parts.headers);
-                        let mut extensions = std::mem::take(&mut parts.extensions);
-                        extensions.clear();
-                        return Poll::Ready(Ok(mark_rendered(rendered, extensions)));
+                    let refusal = requirements.refusal(&parts.headers, &mut parts.extensions);
+                    if let Some(refusal) = refusal {
+                        return Poll::Ready(Ok(refusal));
                     }
-                    let reply_to = ReplyTo::of(&parts.headers, &config.request_id_header);
+                    let reply_to = ReplyTo::of(&parts.headers, &requirements.request_id_header);
                     state.set(State::Ready {
                         inner,
                         request: Request::from_parts(parts, body),
-                        config,
+                        requirements,
                         reply_to,
                     });
                 }
@@ -132,7 +129,7 @@ where
                     let StateOwned::Ready {
                         mut inner,
                         request,
-                        config,
+                        requirements,
                         reply_to,
                     } = state.as_mut().project_replace(State::Done)
                     else {
@@ -141,17 +138,17 @@ where
                     let future = inner.call(request);
                     state.set(State::Calling {
                         future,
-                        config,
+                        requirements,
                         reply_to,
                     });
                 }
                 StateProj::Calling {
                     future,
-                    config,
+                    requirements,
                     reply_to,
                 } => {
                     let response = ready!(future.poll(cx))?;
-                    let response = config.finish(response, reply_to);
+                    let response = requirements.finish(response, reply_to);
                     state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }

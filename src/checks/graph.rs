@@ -28,6 +28,11 @@ pub enum GraphError {
         /// The name it waits for.
         unknown: Name,
     },
+    /// [`after`](super::ChecksBuilder::after) or
+    /// [`timeout`](super::ChecksBuilder::timeout) was called before any check
+    /// was declared: there is no check for it to apply to.
+    #[error("'{0}' applies to the check declared last, and no check was declared before it")]
+    NoCheckYet(&'static str),
     /// The checks wait for each other in a cycle.
     #[error("checks wait for each other in a cycle: {}", .0.join(" -> "))]
     Cycle(Vec<Name>),

@@ -4,21 +4,21 @@ use tower_layer::Layer;
 
 use super::run::Plan;
 use super::Checked;
-use crate::layer::Config;
+use crate::requirements::Requirements;
 
 /// A [`DependencyLayer`](crate::DependencyLayer) with checks that it runs
 /// itself, built by [`ChecksBuilder::build`](super::ChecksBuilder::build).
 /// See the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct CheckedLayer {
-    config: Arc<Config>,
+    requirements: Arc<Requirements>,
     plan: Arc<Plan>,
 }
 
 impl CheckedLayer {
-    pub(super) fn new(config: Config, plan: Plan) -> Self {
+    pub(super) fn new(requirements: Requirements, plan: Plan) -> Self {
         Self {
-            config: Arc::new(config),
+            requirements: Arc::new(requirements),
             plan: Arc::new(plan),
         }
     }
@@ -28,6 +28,10 @@ impl<S> Layer<S> for CheckedLayer {
     type Service = Checked<S>;
 
     fn layer(&self, inner: S) -> Checked<S> {
-        Checked::new(inner, Arc::clone(&self.config), Arc::clone(&self.plan))
+        Checked::new(
+            inner,
+            Arc::clone(&self.requirements),
+            Arc::clone(&self.plan),
+        )
     }
 }

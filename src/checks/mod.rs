@@ -109,7 +109,6 @@
 mod builder;
 mod future;
 mod graph;
-#[allow(clippy::module_inception)]
 mod layer;
 mod prerequisite;
 mod run;

@@ -3,14 +3,16 @@
 use std::any::TypeId;
 use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
 use http::{Extensions, Request};
 
-use crate::Failure;
+use super::span::{CheckSpan, Traced};
+use crate::outcome::Failure;
+use crate::schedule::StepFuture;
 
 /// The request head a check sees: method, URI, version, headers and
 /// extensions, shared by every check of the request. Cheap to clone.
@@ -79,21 +81,30 @@ where
 /// Puts a check's value into the request's extensions.
 pub(crate) type Insert = Box<dyn FnOnce(&mut Extensions) + Send>;
 
-/// A check's future under its timeout, with its value type erased. Boxed
-/// once: the user's own async code has to be stored in the layer's future,
-/// one per check, and its timer goes in the same allocation.
-pub(crate) type Erased = Pin<Box<dyn Future<Output = Result<Option<Insert>, Failure>> + Send>>;
+/// What a check gives: the value to insert, if any, or its failure.
+pub(crate) type Checked = Result<Option<Insert>, Failure>;
 
 /// A [`Prerequisite`] with its types erased, as the layer stores it.
 pub(crate) trait ErasedPrerequisite: Send + Sync + 'static {
-    /// Runs the check, failing it as a timeout after `limit`.
-    fn run(&self, head: RequestHead, limit: Duration) -> Erased;
+    /// Runs the check inside `span`, failing it as a timeout after `limit`.
+    /// Boxed once: the user's own async code has to be stored in the layer's
+    /// future, one per check, and its timer and span go in the same
+    /// allocation.
+    fn run(&self, head: RequestHead, limit: Duration, span: CheckSpan) -> StepFuture<Checked>;
 }
 
 impl<P: Prerequisite> ErasedPrerequisite for P {
-    fn run(&self, head: RequestHead, limit: Duration) -> Erased {
-        let future = self.check(head);
-        Box::pin(async move {
+    fn run(&self, head: RequestHead, limit: Duration, span: CheckSpan) -> StepFuture<Checked> {
+        // A check that panics before returning its future has its panic
+        // logged in its span; the schedule contains it.
+        let future = match span.in_scope(|| catch_unwind(AssertUnwindSafe(|| self.check(head)))) {
+            Ok(future) => future,
+            Err(payload) => {
+                span.panicked(&*payload);
+                resume_unwind(payload)
+            }
+        };
+        let checked = async move {
             let value = match tokio::time::timeout(limit, future).await {
                 Ok(result) => result?,
                 Err(elapsed) => return Err(Failure::timeout().with_source(elapsed)),
@@ -105,7 +116,8 @@ impl<P: Prerequisite> ErasedPrerequisite for P {
                 extensions.insert(value);
             });
             Ok(Some(insert))
-        })
+        };
+        Box::pin(Traced::new(checked, span))
     }
 }
 

@@ -1,8 +1,7 @@
-//! Running one request's checks: concurrently where independent, each after
-//! the prerequisites it waits for, bounded in time, and stopped as soon as
-//! the answer is decided.
+//! Running one request's checks on the crate's [`Schedule`]: concurrently
+//! where independent, each after the prerequisites it waits for, bounded in
+//! time, and stopped as soon as the answer is decided.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -13,16 +12,18 @@ use std::time::Duration;
 use http::Extensions;
 use tokio::time::Sleep;
 
-use super::graph::Dep;
-use super::prerequisite::{Erased, ErasedPrerequisite, Insert, RequestHead};
+use super::prerequisite::{Checked, ErasedPrerequisite, RequestHead};
 use super::span::CheckSpan;
-use crate::outcome::Name;
-use crate::{Dependencies, Failure, Outcome};
+use crate::outcome::{Dependencies, Failure, Name, Outcome};
+use crate::schedule::{Blocker, Ended, Panicked, Schedule, StepFuture, Steps};
 
 /// One check as the layer holds it.
 pub(crate) struct Node {
     pub(crate) name: Name,
-    pub(crate) deps: Vec<Dep>,
+    /// The checks of the layer it runs after, by index.
+    pub(crate) after: Vec<usize>,
+    /// The names recorded by outer layers it runs after.
+    pub(crate) after_required: Vec<Name>,
     pub(crate) timeout: Duration,
     pub(crate) check: Arc<dyn ErasedPrerequisite>,
 }
@@ -31,7 +32,8 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
             .field("name", &self.name)
-            .field("deps", &self.deps)
+            .field("after", &self.after)
+            .field("after_required", &self.after_required)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -53,33 +55,34 @@ pub(crate) struct Plan {
     pub(crate) deadline: Option<Duration>,
 }
 
-enum State {
-    Waiting,
-    Running { future: Erased, span: CheckSpan },
-    Done(Done),
-}
-
-/// How a check ended.
-pub(crate) enum Done {
-    Succeeded(Option<Insert>),
-    Failed(Failure),
-    Skipped(Name),
-}
-
-/// The outcome of the checks of one request.
-pub(crate) struct Verdict {
+/// One request's checks, as the schedule runs them.
+struct Checks {
     plan: Arc<Plan>,
-    /// Every check with how it ended, in declaration order. Checks still
-    /// running when a refusal was decided are dropped and listed as skipped
-    /// because of the prerequisite that decided it.
-    states: Vec<State>,
+    head: RequestHead,
+}
+
+impl Steps for Checks {
+    type Output = Checked;
+
+    fn dependencies(&self, step: usize) -> &[usize] {
+        &self.plan.nodes[step].after
+    }
+
+    fn start(&mut self, step: usize) -> StepFuture<Checked> {
+        let node = &self.plan.nodes[step];
+        let span = CheckSpan::start(&node.name);
+        node.check.run(self.head.clone(), node.timeout, span)
+    }
+
+    fn succeeded(&self, output: &Checked) -> bool {
+        output.is_ok()
+    }
 }
 
 /// The future running one request's checks.
 pub(crate) struct Run {
-    plan: Arc<Plan>,
-    head: RequestHead,
-    states: Vec<State>,
+    checks: Checks,
+    schedule: Schedule<Checked>,
     deadline: Deadline,
 }
 
@@ -91,155 +94,85 @@ enum Deadline {
     Passed,
 }
 
+/// The outcome of the checks of one request.
+pub(crate) struct Verdict {
+    plan: Arc<Plan>,
+    /// How every check ended, in declaration order. Checks still running
+    /// when a refusal was decided are dropped and listed as skipped because
+    /// of the prerequisite that decided it.
+    ended: Vec<Option<Ended<Checked>>>,
+}
+
 impl Run {
     pub(crate) fn new(plan: Arc<Plan>, head: RequestHead) -> Self {
-        let states = plan.nodes.iter().map(|_| State::Waiting).collect();
+        let mut schedule = Schedule::new(plan.nodes.len(), usize::MAX);
+        // What outer layers recorded cannot change while the checks run: a
+        // check waiting for a name that did not succeed never starts.
+        let record = head.extensions.get::<Dependencies>();
+        for (step, node) in plan.nodes.iter().enumerate() {
+            if let Some(root) = node
+                .after_required
+                .iter()
+                .find_map(|name| unmet(record, name))
+            {
+                schedule.block(step, root);
+            }
+        }
         let deadline = plan.deadline.map_or(Deadline::None, Deadline::Unarmed);
         Self {
-            plan,
-            head,
-            states,
+            checks: Checks { plan, head },
+            schedule,
             deadline,
         }
     }
 
+    /// The name of a node or of a prerequisite outside the checks.
+    fn name(&self, blocker: &Blocker) -> Name {
+        match blocker {
+            Blocker::Step(step) => self.checks.plan.nodes[*step].name.clone(),
+            Blocker::Named(name) => name.clone(),
+        }
+    }
+
     fn record(&self) -> Option<&Dependencies> {
-        self.head.extensions.get::<Dependencies>()
+        self.checks.head.extensions.get::<Dependencies>()
     }
 
-    /// The outcome of what a check waits for: `Ok(true)` succeeded,
-    /// `Ok(false)` not yet known, `Err(root)` failed or skipped because of `root`.
-    fn dep_state(&self, dep: &Dep) -> Result<bool, Name> {
-        match dep {
-            Dep::Check(i) => match &self.states[*i] {
-                State::Done(Done::Succeeded(_)) => Ok(true),
-                State::Done(Done::Failed(_)) => Err(self.plan.nodes[*i].name.clone()),
-                State::Done(Done::Skipped(root)) => Err(root.clone()),
-                _ => Ok(false),
-            },
-            Dep::Required(name) => match self.record().and_then(|r| r.get(name)) {
-                Some(Outcome::Succeeded) => Ok(true),
-                Some(Outcome::Skipped { because }) => Err(because.clone()),
-                _ => Err(name.clone()),
-            },
-        }
-    }
-
-    /// Starts every waiting check whose prerequisites all succeeded, and
-    /// skips every one whose prerequisite failed. Returns whether anything
-    /// changed.
-    fn start_or_skip(&mut self) -> bool {
-        let mut changed = false;
-        for i in 0..self.states.len() {
-            if !matches!(self.states[i], State::Waiting) {
-                continue;
-            }
-            match self.prerequisites_of(i) {
-                Err(root) => self.states[i] = State::Done(Done::Skipped(root)),
-                Ok(true) => self.states[i] = self.start(i),
-                Ok(false) => continue,
-            }
-            changed = true;
-        }
-        changed
-    }
-
-    /// Where the prerequisites of check `i` stand: `Ok(true)` all
-    /// succeeded, `Ok(false)` some not yet known, `Err(root)` one failed or
-    /// was skipped because of `root` (the first such, in `after` order).
-    fn prerequisites_of(&self, i: usize) -> Result<bool, Name> {
-        let mut all_succeeded = true;
-        for dep in &self.plan.nodes[i].deps {
-            all_succeeded &= self.dep_state(dep)?;
-        }
-        Ok(all_succeeded)
-    }
-
-    /// Starts check `i`. Calling the user's check runs under `catch_unwind`:
-    /// a check that panics before returning its future fails this check and
-    /// nothing else. (Its timer is armed on the first poll, under the same
-    /// guard: a runtime without a timer fails the check the same way.)
-    fn start(&self, i: usize) -> State {
-        let node = &self.plan.nodes[i];
-        let head = self.head.clone();
-        let span = CheckSpan::start(&node.name);
-        let start = || node.check.run(head, node.timeout);
-        match span.in_scope(|| catch_unwind(AssertUnwindSafe(start))) {
-            Ok(future) => State::Running { future, span },
-            Err(panic) => {
-                let failure = Failure::internal().with_source(Panicked::from(panic));
-                span.end("failed", Some(&failure));
-                State::Done(Done::Failed(failure))
-            }
-        }
-    }
-
-    /// Polls every running check once. Returns whether any ended.
-    fn poll_running(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut changed = false;
-        for state in &mut self.states {
-            let State::Running { future, span } = state else {
-                continue;
-            };
-            let polled =
-                span.in_scope(|| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))));
-            let done = match polled {
-                Ok(Poll::Pending) => continue,
-                Ok(Poll::Ready(Ok(insert))) => Done::Succeeded(insert),
-                Ok(Poll::Ready(Err(failure))) => Done::Failed(failure),
-                Err(panic) => Done::Failed(Failure::internal().with_source(Panicked::from(panic))),
-            };
-            end_span(std::mem::replace(state, State::Done(done)), state);
-            changed = true;
-        }
-        changed
-    }
-
-    /// Ends every check still waiting or running with `failure`: the overall
-    /// deadline passed, or its timer could not be armed.
-    fn expire(&mut self, failure: &Failure) {
-        for state in &mut self.states {
-            if matches!(state, State::Waiting | State::Running { .. }) {
-                let done = Done::Failed(failure.clone());
-                end_span(std::mem::replace(state, State::Done(done)), state);
-            }
-        }
-    }
-
-    /// Polls the overall deadline, arming it on the first poll.
+    /// Polls the overall deadline, arming it on the first poll. When it
+    /// passes (or its timer cannot be armed), every check not yet ended
+    /// fails.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) {
-        let Deadline::Armed(sleep) = &mut self.deadline else {
-            let Deadline::Unarmed(after) = self.deadline else {
-                return;
-            };
+        if let Deadline::Unarmed(after) = self.deadline {
             let arm = || Box::pin(tokio::time::sleep(after));
             match catch_unwind(AssertUnwindSafe(arm)) {
                 Ok(sleep) => self.deadline = Deadline::Armed(sleep),
-                Err(panic) => {
+                Err(payload) => {
                     self.deadline = Deadline::Passed;
-                    self.expire(&Failure::internal().with_source(Panicked::from(panic)));
+                    let failure = Failure::internal().with_source(Panicked::from(payload));
+                    self.schedule
+                        .end_unfinished(|| Ended::Ran(Err(failure.clone())));
                     return;
                 }
             }
-            return self.poll_deadline(cx);
+        }
+        let Deadline::Armed(sleep) = &mut self.deadline else {
+            return;
         };
         if sleep.as_mut().poll(cx).is_ready() {
             self.deadline = Deadline::Passed;
-            self.expire(&Failure::timeout().with_source(DeadlinePassed));
+            let failure = Failure::timeout().with_source(DeadlinePassed);
+            self.schedule
+                .end_unfinished(|| Ended::Ran(Err(failure.clone())));
         }
     }
 
     /// Walks the declaration order: decided at the first prerequisite that is
     /// not met when all before it succeeded, or when all succeeded.
     fn decided(&self) -> Option<bool> {
-        for step in &self.plan.order {
+        for step in &self.checks.plan.order {
             let met = match step {
-                Step::Required(name) => self.dep_state(&Dep::Required(name.clone())).is_ok(),
-                Step::Check(i) => match &self.states[*i] {
-                    State::Done(Done::Succeeded(_)) => true,
-                    State::Done(_) => false,
-                    _ => return None,
-                },
+                Step::Required(name) => unmet(self.record(), name).is_none(),
+                Step::Check(i) => matches!(self.schedule.ended(*i)?, Ended::Ran(Ok(_))),
             };
             if !met {
                 return Some(false);
@@ -251,12 +184,12 @@ impl Run {
     /// The prerequisite that decided a refusal: the first unmet step of the
     /// declaration order, or the root cause of its skip.
     fn decisive(&self) -> Option<Name> {
-        self.plan.order.iter().find_map(|step| match step {
-            Step::Required(name) => self.dep_state(&Dep::Required(name.clone())).err(),
-            Step::Check(i) => match &self.states[*i] {
-                State::Done(Done::Failed(_)) => Some(self.plan.nodes[*i].name.clone()),
-                State::Done(Done::Skipped(root)) => Some(root.clone()),
-                _ => None,
+        self.checks.plan.order.iter().find_map(|step| match step {
+            Step::Required(name) => unmet(self.record(), name),
+            Step::Check(i) => match self.schedule.ended(*i)? {
+                Ended::Ran(Ok(_)) => None,
+                Ended::Ran(Err(_)) | Ended::Panicked(_) => Some(self.name(&Blocker::Step(*i))),
+                Ended::Skipped { root, .. } => Some(self.name(root)),
             },
         })
     }
@@ -265,41 +198,32 @@ impl Run {
     /// prerequisites failed (because of their root cause), then those still
     /// running or waiting when the answer was decided (because of the
     /// prerequisite that decided it).
-    fn skip_the_rest(&mut self) {
-        loop {
-            let mut changed = false;
-            for i in 0..self.states.len() {
-                if !matches!(self.states[i], State::Waiting) {
-                    continue;
-                }
-                if let Err(root) = self.prerequisites_of(i) {
-                    self.states[i] = State::Done(Done::Skipped(root));
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        let Some(decisive) = self.decisive() else {
-            return;
-        };
-        for state in &mut self.states {
-            if matches!(state, State::Waiting | State::Running { .. }) {
-                let done = Done::Skipped(decisive.clone());
-                end_span(std::mem::replace(state, State::Done(done)), state);
-            }
-        }
-    }
-
     fn verdict(&mut self, passed: bool) -> Verdict {
         if !passed {
-            self.skip_the_rest();
+            self.schedule.skip_blocked(&self.checks);
+            if let Some(decisive) = self.decisive() {
+                self.schedule.end_unfinished(|| Ended::Skipped {
+                    dependency: Blocker::Named(decisive.clone()),
+                    root: Blocker::Named(decisive.clone()),
+                });
+            }
         }
+        let schedule = std::mem::replace(&mut self.schedule, Schedule::new(0, 1));
+        let ended = schedule.into_ended().collect();
         Verdict {
-            plan: Arc::clone(&self.plan),
-            states: std::mem::take(&mut self.states),
+            plan: Arc::clone(&self.checks.plan),
+            ended,
         }
+    }
+}
+
+/// `None` when `name` succeeded in the record; otherwise the name of the
+/// failure behind it: its own, or the one it was skipped because of.
+fn unmet(record: Option<&Dependencies>, name: &Name) -> Option<Name> {
+    match record.and_then(|record| record.get(name)) {
+        Some(Outcome::Succeeded) => None,
+        Some(Outcome::Skipped { because }) => Some(because.clone()),
+        _ => Some(name.clone()),
     }
 }
 
@@ -313,66 +237,43 @@ impl Future for Run {
             if let Some(passed) = this.decided() {
                 return Poll::Ready(this.verdict(passed));
             }
-            let started = this.start_or_skip();
-            let ended = this.poll_running(cx);
-            if !started && !ended {
+            if !this.schedule.advance(&mut this.checks, cx) {
                 return Poll::Pending;
             }
         }
     }
 }
 
-/// A check that panicked; the message is logged, never rendered.
-#[derive(Debug, thiserror::Error)]
-#[error("the check panicked: {0}")]
-pub(crate) struct Panicked(String);
-
-impl From<Box<dyn Any + Send>> for Panicked {
-    fn from(payload: Box<dyn Any + Send>) -> Self {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        Self(message)
-    }
-}
-
 /// The overall deadline for the checks passed.
 #[derive(Debug, thiserror::Error)]
 #[error("the deadline for all checks passed")]
-pub(crate) struct DeadlinePassed;
-
-/// Closes the span of a check that was running (`before`) now that it
-/// ended as `after` says; a check that never started has no span.
-fn end_span(before: State, after: &State) {
-    let (State::Running { span, .. }, State::Done(done)) = (before, after) else {
-        return;
-    };
-    match done {
-        Done::Succeeded(_) => span.end("succeeded", None),
-        Done::Failed(failure) => span.end("failed", Some(failure)),
-        Done::Skipped(_) => span.end("dropped", None),
-    }
-}
+struct DeadlinePassed;
 
 impl Verdict {
     /// Records every check's outcome in the request's record, in declaration
     /// order, and inserts the values the checks produced.
     pub(crate) fn record_into(self, extensions: &mut Extensions) {
-        for (node, state) in self.plan.nodes.iter().zip(self.states) {
-            let State::Done(done) = state else {
+        for (node, ended) in self.plan.nodes.iter().zip(self.ended) {
+            let Some(ended) = ended else {
                 continue;
             };
-            let outcome = match done {
-                Done::Succeeded(insert) => {
+            let outcome = match ended {
+                Ended::Ran(Ok(insert)) => {
                     if let Some(insert) = insert {
                         insert(extensions);
                     }
                     Outcome::Succeeded
                 }
-                Done::Failed(failure) => Outcome::Failed(failure),
-                Done::Skipped(because) => Outcome::Skipped { because },
+                Ended::Ran(Err(failure)) => Outcome::Failed(failure),
+                Ended::Panicked(panicked) => {
+                    Outcome::Failed(Failure::internal().with_source(panicked))
+                }
+                Ended::Skipped { root, .. } => Outcome::Skipped {
+                    because: match root {
+                        Blocker::Named(name) => name,
+                        Blocker::Step(step) => self.plan.nodes[step].name.clone(),
+                    },
+                },
             };
             extensions
                 .get_or_insert_with(Dependencies::new)

@@ -6,26 +6,34 @@ use tower_service::Service;
 
 use super::prerequisite::RequestHead;
 use super::run::{Plan, Run};
-use super::ResponseFuture;
-use crate::layer::{Config, ResponseBody};
-use crate::Dependencies;
+use super::{ChecksBuilder, ResponseFuture};
+use crate::body::ResponseBody;
+use crate::outcome::Dependencies;
+use crate::requirements::Requirements;
 
 /// The service built by [`CheckedLayer`](super::CheckedLayer). See the
 /// [module docs](super).
 #[derive(Debug, Clone)]
 pub struct Checked<S> {
     inner: S,
-    config: Arc<Config>,
+    requirements: Arc<Requirements>,
     plan: Arc<Plan>,
 }
 
 impl<S> Checked<S> {
-    pub(super) fn new(inner: S, config: Arc<Config>, plan: Arc<Plan>) -> Self {
+    pub(super) fn new(inner: S, requirements: Arc<Requirements>, plan: Arc<Plan>) -> Self {
         Self {
             inner,
-            config,
+            requirements,
             plan,
         }
+    }
+
+    /// A layer with no checks or requirements yet, to declare them on; the
+    /// same as starting from
+    /// [`DependencyLayer::check`](crate::DependencyLayer::check).
+    pub fn layer() -> ChecksBuilder {
+        ChecksBuilder::new(Requirements::default())
     }
 
     /// The inner service.
@@ -64,6 +72,6 @@ where
         parts.extensions.get_or_insert_with(Dependencies::new);
         let head = RequestHead::new(parts);
         let run = Run::new(Arc::clone(&self.plan), head.clone());
-        ResponseFuture::new(run, head, body, inner, Arc::clone(&self.config))
+        ResponseFuture::new(run, head, body, inner, Arc::clone(&self.requirements))
     }
 }

@@ -1,7 +1,16 @@
-//! The tracing span of one check run: its name, outcome and duration. Without
-//! the `tracing` feature it is empty.
+//! The tracing span of one check run: its name, outcome and duration, and
+//! the check's future run inside it. Without the `tracing` feature the span
+//! is empty.
 
-use crate::Failure;
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::outcome::Failure;
 
 /// One check run, from its start to its end.
 pub(crate) struct CheckSpan {
@@ -49,32 +58,104 @@ impl CheckSpan {
     }
 
     /// Closes the span with the check's outcome. A failure is logged inside
-    /// it: as an error when the check panicked, as a debug event otherwise
-    /// (the layer logs the problem it answers with).
+    /// it as a debug event (the layer logs the problem it answers with).
     pub(crate) fn end(self, outcome: &'static str, failure: Option<&Failure>) {
+        self.close(outcome);
         #[cfg(feature = "tracing")]
-        {
-            if let Some(started) = self.started {
-                let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.span.record("outcome", outcome);
-                self.span.record("duration_us", duration_us);
-            }
-            if let Some(failure) = failure {
-                let _entered = self.span.enter();
-                let error = failure as &(dyn std::error::Error + 'static);
-                if is_panic(failure) {
-                    tracing::error!(error, "check panicked");
-                } else {
-                    tracing::debug!(error, "check failed");
-                }
-            }
+        if let Some(failure) = failure {
+            let _entered = self.span.enter();
+            let error = failure as &(dyn std::error::Error + 'static);
+            tracing::debug!(error, "check failed");
         }
         #[cfg(not(feature = "tracing"))]
-        let _ = (outcome, failure);
+        let _ = failure;
+    }
+
+    /// Closes the span of a check that panicked, logging the panic's message
+    /// inside it as an error.
+    pub(crate) fn panicked(self, payload: &(dyn Any + Send)) {
+        self.close("failed");
+        #[cfg(feature = "tracing")]
+        {
+            let _entered = self.span.enter();
+            let message = crate::schedule::Panicked::message(payload);
+            tracing::error!(error = message, "check panicked");
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = payload;
+    }
+
+    fn close(&self, outcome: &'static str) {
+        #[cfg(feature = "tracing")]
+        if let Some(started) = self.started {
+            let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.span.record("outcome", outcome);
+            self.span.record("duration_us", duration_us);
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = outcome;
     }
 }
 
-#[cfg(feature = "tracing")]
-fn is_panic(failure: &Failure) -> bool {
-    std::error::Error::source(failure).is_some_and(|source| source.is::<super::run::Panicked>())
+pin_project! {
+    /// A check's future run inside its span: the span is closed with the
+    /// outcome when the check ends, with "dropped" when it is dropped
+    /// before (the answer was decided without it), and a panic is logged in
+    /// it before it goes on to the schedule, which contains it.
+    pub(crate) struct Traced<F> {
+        #[pin]
+        future: F,
+        span: Option<CheckSpan>,
+    }
+
+    impl<F> PinnedDrop for Traced<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(span) = this.project().span.take() {
+                span.end("dropped", None);
+            }
+        }
+    }
+}
+
+impl<F> Traced<F> {
+    pub(crate) fn new(future: F, span: CheckSpan) -> Self {
+        Self {
+            future,
+            span: Some(span),
+        }
+    }
+}
+
+impl<F, T> Future for Traced<F>
+where
+    F: Future<Output = Result<T, Failure>>,
+{
+    type Output = Result<T, Failure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let future = this.future;
+        let polled = match this.span {
+            Some(span) => span.in_scope(|| catch_unwind(AssertUnwindSafe(|| future.poll(cx)))),
+            None => catch_unwind(AssertUnwindSafe(|| future.poll(cx))),
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                if let Some(span) = this.span.take() {
+                    match &result {
+                        Ok(_) => span.end("succeeded", None),
+                        Err(failure) => span.end("failed", Some(failure)),
+                    }
+                }
+                Poll::Ready(result)
+            }
+            Err(payload) => {
+                if let Some(span) = this.span.take() {
+                    span.panicked(&*payload);
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
 }

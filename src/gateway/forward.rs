@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderName};
 
-use crate::request_id::{sanitized_value, X_REQUEST_ID};
+use crate::policy::{sanitized_value, X_REQUEST_ID};
 
 /// Copies the incoming request's `x-request-id` (as tower-http's
 /// `SetRequestIdLayer` sets it) onto an outgoing upstream request, so that

@@ -4,7 +4,9 @@ use std::future::{ready, Ready};
 
 use http::Response;
 
-use crate::{BoxError, DependencyError, Failure, Name, ProblemBody};
+use crate::outcome::{BoxError, Failure, Name};
+use crate::policy::DependencyError;
+use crate::problem::ProblemBody;
 
 /// A handler for axum's `HandleErrorLayer` that answers a service's error
 /// with the problem it means, naming `dependency`: tower's `TimeoutLayer`
@@ -37,6 +39,9 @@ pub fn error_handler(
     let dependency = dependency.into();
     move |error: BoxError| {
         let failure = Failure::from_error(error);
-        ready(DependencyError::new(dependency.clone(), failure).into_response())
+        ready(Response::from(DependencyError::new(
+            dependency.clone(),
+            failure,
+        )))
     }
 }

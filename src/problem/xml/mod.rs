@@ -6,6 +6,8 @@
 //! The JSON a problem was rendered to is streamed into XML, member order
 //! kept, without building a tree of it first.
 
+pub(crate) mod names;
+
 use std::fmt;
 
 use bytes::Bytes;
@@ -13,7 +15,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::Writer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::xml::{derived_name, text};
+use self::names::{derived_name, text};
 
 /// The namespace of the XML form.
 pub(crate) const NAMESPACE: &str = "urn:ietf:rfc:7807";

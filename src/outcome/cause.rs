@@ -13,7 +13,9 @@
 
 use http::StatusCode;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::problem::Problem;
 
 /// An upstream's problem, as far as this crate reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,38 +36,38 @@ impl Cause {
     /// The longest text member kept, in characters.
     pub const MAX_TEXT: usize = 256;
 
-    /// Reads a problem+json body. `None` when the body is larger than
-    /// [`MAX_BYTES`](Self::MAX_BYTES), is not a JSON object, or nests deeper
-    /// than the JSON parser allows.
+    /// Reads a problem+json body by [`Problem`]'s rules (a standard member
+    /// of the wrong type, or a `status` that is not 100 to 599, is ignored).
+    /// `None` when the body is larger than [`MAX_BYTES`](Self::MAX_BYTES), is
+    /// not a JSON object, or nests deeper than the JSON parser allows.
     pub fn from_json(body: &[u8]) -> Option<Self> {
         if body.len() > Self::MAX_BYTES {
             return None;
         }
-        match serde_json::from_slice::<Value>(body).ok()? {
-            Value::Object(members) => Some(Self::from_members(&members, Self::MAX_DEPTH)),
-            _ => None,
-        }
+        let problem = serde_json::from_slice::<Problem>(body).ok()?;
+        Some(Self::from_problem(problem, Self::MAX_DEPTH))
     }
 
-    fn from_members(members: &Map<String, Value>, depth: usize) -> Self {
-        let text = |name: &str| members.get(name).and_then(Value::as_str).map(cut);
-        let status = members
-            .get("status")
-            .and_then(Value::as_u64)
-            .and_then(|n| u16::try_from(n).ok())
-            .and_then(|n| StatusCode::from_u16(n).ok());
-        let cause = match (depth > 1, members.get("cause")) {
-            (true, Some(Value::Object(inner))) => {
-                Some(Box::new(Self::from_members(inner, depth - 1)))
-            }
+    /// The members this crate knows of `problem`, and of its nested causes
+    /// down to `depth` levels.
+    fn from_problem(mut problem: Problem, depth: usize) -> Self {
+        let text = |value: Option<&str>| value.map(cut);
+        let dependency = match problem.remove_member("dependency") {
+            Some(Value::String(name)) => Some(cut(&name)),
+            _ => None,
+        };
+        let cause = match problem.remove_member("cause") {
+            Some(inner @ Value::Object(_)) if depth > 1 => serde_json::from_value::<Problem>(inner)
+                .ok()
+                .map(|inner| Box::new(Self::from_problem(inner, depth - 1))),
             _ => None,
         };
         Self {
-            problem_type: text("type"),
-            title: text("title"),
-            status,
-            detail: text("detail"),
-            dependency: text("dependency"),
+            problem_type: text(problem.type_sent()),
+            title: text(problem.title()),
+            status: problem.status(),
+            detail: text(problem.detail()),
+            dependency,
             cause,
         }
     }

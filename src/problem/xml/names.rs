@@ -1,4 +1,5 @@
-//! What quick-xml leaves to its caller: element names without a colon
+//! XML names and text, shared by every XML document the crate writes: what
+//! quick-xml leaves to its caller, element names without a colon
 //! (XML 1.0 fifth edition §2.3, Namespaces in XML's NCName), and text with
 //! characters XML 1.0 cannot hold.
 

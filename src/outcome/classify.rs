@@ -1,9 +1,9 @@
-//! Classifying errors: [`Failure::from_error`].
+//! Classifying errors, with the `gateway` feature: [`Failure::from_error`].
 
 use std::error::Error as StdError;
 use std::io;
 
-use crate::{BoxError, Failure, FailureKind};
+use super::failure::{BoxError, Failure, FailureKind};
 
 impl Failure {
     /// The failure an error means, found by walking its source chain: the
@@ -32,6 +32,7 @@ impl Failure {
     /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
     /// assert_eq!(Failure::from_error(refused).kind(), FailureKind::Unavailable);
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
     pub fn from_error(error: impl Into<BoxError>) -> Self {
         let error = error.into();
         Failure::new(classify(&*error)).with_source(error)

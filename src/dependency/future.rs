@@ -6,9 +6,9 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::layer::Config;
-use super::ResponseBody;
-use crate::reply::ReplyTo;
+use crate::body::ResponseBody;
+use crate::policy::ReplyTo;
+use crate::requirements::Requirements;
 
 pin_project! {
     /// The response future of [`Dependency`](super::Dependency).
@@ -24,7 +24,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            config: Arc<Config>,
+            requirements: Arc<Requirements>,
             reply_to: ReplyTo,
         },
         Reject {
@@ -34,11 +34,11 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(super) fn inner(future: F, config: Arc<Config>, reply_to: ReplyTo) -> Self {
+    pub(super) fn inner(future: F, requirements: Arc<Requirements>, reply_to: ReplyTo) -> Self {
         Self {
             kind: Kind::Inner {
                 future,
-                config,
+                requirements,
                 reply_to,
             },
         }
@@ -68,11 +68,11 @@ where
         match self.project().kind.project() {
             KindProj::Inner {
                 future,
-                config,
+                requirements,
                 reply_to,
             } => {
                 let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(config.finish(response, reply_to)))
+                Poll::Ready(Ok(requirements.finish(response, reply_to)))
             }
             KindProj::Reject { response } => {
                 let response = response.take().expect("future polled after completion");

@@ -12,18 +12,20 @@
 //!     Ok("reserved")
 //! }
 //!
-//! let response = reserve(false).unwrap_err().into_response();
+//! let response = http::Response::from(reserve(false).unwrap_err());
 //! assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
 //! // An enclosing `DependencyLayer` finds the failure here and renders it
 //! // with its own policy.
 //! assert!(response.extensions().get::<DependencyError>().is_some());
 //! ```
 
-use http::Response;
+use http::{Extensions, Response};
 
-use crate::outcome::Name;
-use crate::render::Incident;
-use crate::{trace, Failure, ProblemBody, StatusPolicy};
+use super::events;
+use super::render::Incident;
+use super::status::StatusPolicy;
+use crate::outcome::{Failure, Name};
+use crate::problem::ProblemBody;
 
 /// A named prerequisite that failed, as an error value.
 ///
@@ -58,22 +60,22 @@ impl DependencyError {
         &self.failure
     }
 
-    /// The problem response under the default policy, carrying this error in
-    /// its extensions. It is not logged here: the enclosing layer that renders
-    /// it for good does that.
-    pub fn into_response(self) -> Response<ProblemBody> {
-        let mut response = StatusPolicy::default().render_quietly(&self.incident(None));
-        response.extensions_mut().insert(self);
-        response
-    }
-
     pub(crate) fn incident<'a>(&'a self, request_id: Option<&'a str>) -> Incident<'a> {
         Incident {
-            dependency: Some(&self.name),
-            failure: &self.failure,
-            record: None,
             request_id,
-            event: trace::PREREQUISITE_FAILED,
+            ..Incident::new(Some(&self.name), &self.failure, events::PREREQUISITE_FAILED)
         }
+    }
+}
+
+/// The problem response under the default policy, carrying the error in its
+/// extensions. It is not logged here: the enclosing layer that renders it
+/// for good does that.
+impl From<DependencyError> for Response<ProblemBody> {
+    fn from(error: DependencyError) -> Self {
+        let mut extensions = Extensions::new();
+        let serialized = StatusPolicy::default().render_quietly(&error.incident(None));
+        extensions.insert(error);
+        serialized.into_response(extensions, ProblemBody::new)
     }
 }

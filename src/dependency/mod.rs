@@ -30,6 +30,11 @@
 //! request id header, if any, is kept by reference count). A short-circuit
 //! allocates the body once at its exact size, and the header map.
 //!
+//! # Body
+//!
+//! Responses carry [`ResponseBody`](crate::ResponseBody): the inner
+//! service's body, or the problem the layer wrote.
+//!
 //! # Example
 //!
 //! ```
@@ -63,18 +68,10 @@
 //! # }
 //! ```
 
-mod body;
 mod future;
-#[allow(clippy::module_inception)]
 mod layer;
 mod service;
 
-pub use self::body::ResponseBody;
 pub use self::future::ResponseFuture;
 pub use self::layer::DependencyLayer;
 pub use self::service::Dependency;
-
-#[cfg(feature = "checks")]
-pub(crate) use self::layer::Config;
-#[cfg(any(feature = "checks", feature = "gateway"))]
-pub(crate) use self::service::mark_rendered;

@@ -1,12 +1,11 @@
-//! Which form of a problem the client prefers, read from `Accept`.
-//!
-//! Without the `xml` feature every problem is JSON and nothing is kept.
+//! Which form of a problem the client prefers, read from `Accept`: with
+//! the `xml` feature, [`ProblemFormat`].
 
-use http::HeaderMap;
-#[cfg(feature = "xml")]
-use http::{header::ACCEPT, HeaderValue};
-#[cfg(feature = "xml")]
+use http::header::ACCEPT;
+use http::{HeaderMap, HeaderValue};
 use mediatype::{names, MediaType, MediaTypeList, ReadParams};
+
+use super::media::{PROBLEM_JSON, PROBLEM_XML};
 
 /// The form a problem is sent in: `application/problem+json` or RFC 9457's
 /// Appendix B `application/problem+xml`.
@@ -23,7 +22,6 @@ use mediatype::{names, MediaType, MediaTypeList, ReadParams};
 /// assert_eq!(ProblemFormat::preferred(&headers), ProblemFormat::Xml);
 /// assert_eq!(ProblemFormat::preferred(&HeaderMap::new()), ProblemFormat::Json);
 /// ```
-#[cfg(feature = "xml")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ProblemFormat {
     /// `application/problem+json`, the form everyone gets by default.
@@ -33,7 +31,6 @@ pub enum ProblemFormat {
     Xml,
 }
 
-#[cfg(feature = "xml")]
 impl ProblemFormat {
     /// The form a request's `Accept` fields prefer. XML only when the
     /// quality they give `application/problem+xml` is higher than the one
@@ -46,7 +43,7 @@ impl ProblemFormat {
         Self::from_values(&headers.get_all(ACCEPT))
     }
 
-    fn from_values<'a, I>(values: I) -> Self
+    pub(crate) fn from_values<'a, I>(values: I) -> Self
     where
         I: IntoIterator<Item = &'a HeaderValue> + Copy,
     {
@@ -79,14 +76,13 @@ impl ProblemFormat {
     /// The media type of this form.
     pub fn media_type(self) -> &'static str {
         match self {
-            Self::Json => crate::response::PROBLEM_JSON,
-            Self::Xml => crate::response::PROBLEM_XML,
+            Self::Json => PROBLEM_JSON,
+            Self::Xml => PROBLEM_XML,
         }
     }
 }
 
 /// Whether a field mentions `xml` or `problem`, in any case.
-#[cfg(feature = "xml")]
 fn names_a_problem_form(value: &HeaderValue) -> bool {
     let mut rest = value.as_bytes();
     while let Some((&first, tail)) = rest.split_first() {
@@ -108,7 +104,6 @@ fn names_a_problem_form(value: &HeaderValue) -> bool {
 
 /// The quality a list of ranges gives one of the problem types, and how
 /// specific the range it came from was.
-#[cfg(feature = "xml")]
 #[derive(Debug, Clone, Copy)]
 struct Weight {
     /// 0: no range matched yet; 1: `*/*`; 2: `application/*`; 3: exact.
@@ -117,7 +112,6 @@ struct Weight {
     quality: u16,
 }
 
-#[cfg(feature = "xml")]
 impl Weight {
     const NONE: Self = Self {
         specificity: 0,
@@ -152,7 +146,6 @@ impl Weight {
 
 /// A range's `q` in thousandths: 1000 when absent, `None` when it is not a
 /// qvalue (`0`, `1`, `0.` and up to three digits, `1.` and up to three 0s).
-#[cfg(feature = "xml")]
 fn quality(range: &MediaType<'_>) -> Option<u16> {
     let Some(value) = range.get_param(names::Q) else {
         return Some(1000);
@@ -174,56 +167,10 @@ fn quality(range: &MediaType<'_>) -> Option<u16> {
     }
 }
 
-/// The part of a request's `Accept` a problem answer needs, kept from the
-/// call until a problem is rendered (often never): a cheap clone of the
-/// field when there is one, the decision itself when there are several.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Accept {
-    #[cfg(feature = "xml")]
-    kept: Kept,
-}
-
-#[cfg(feature = "xml")]
-#[derive(Debug, Clone, Default)]
-enum Kept {
-    #[default]
-    Absent,
-    One(HeaderValue),
-    Decided(ProblemFormat),
-}
-
-impl Accept {
-    /// What `headers` say.
-    #[cfg_attr(not(feature = "xml"), allow(unused_variables))]
-    pub(crate) fn of(headers: &HeaderMap) -> Self {
-        #[cfg(feature = "xml")]
-        {
-            let mut values = headers.get_all(ACCEPT).iter();
-            let kept = match (values.next(), values.next()) {
-                (None, _) => Kept::Absent,
-                (Some(value), None) => Kept::One(value.clone()),
-                (Some(_), Some(_)) => Kept::Decided(ProblemFormat::preferred(headers)),
-            };
-            Self { kept }
-        }
-        #[cfg(not(feature = "xml"))]
-        Self {}
-    }
-
-    /// The form the client prefers.
-    #[cfg(feature = "xml")]
-    pub(crate) fn format(&self) -> ProblemFormat {
-        match &self.kept {
-            Kept::Absent => ProblemFormat::Json,
-            Kept::One(value) => ProblemFormat::from_values(std::slice::from_ref(value)),
-            Kept::Decided(format) => *format,
-        }
-    }
-}
-
-#[cfg(all(test, feature = "xml"))]
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::Accept;
 
     fn preferred(accept: &[&'static str]) -> ProblemFormat {
         let mut headers = HeaderMap::new();
@@ -231,7 +178,11 @@ mod tests {
             headers.append(ACCEPT, HeaderValue::from_static(value));
         }
         let format = ProblemFormat::preferred(&headers);
-        assert_eq!(Accept::of(&headers).format(), format, "{accept:?}");
+        assert_eq!(
+            Accept::of(&headers).prefers_xml(),
+            format == ProblemFormat::Xml,
+            "{accept:?}"
+        );
         format
     }
 
@@ -310,6 +261,6 @@ mod tests {
             HeaderValue::from_bytes(b"application/\xffproblem+xml").unwrap(),
         );
         assert_eq!(ProblemFormat::preferred(&headers), ProblemFormat::Json);
-        assert_eq!(Accept::of(&headers).format(), ProblemFormat::Json);
+        assert!(!Accept::of(&headers).prefers_xml());
     }
 }

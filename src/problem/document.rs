@@ -1,54 +1,14 @@
-//! RFC 9457 problem details: [`Problem`], and the body it is sent in.
-//!
-//! A [`Problem`] reads and writes `application/problem+json` exactly: every
-//! member survives a round trip, an absent `type` stays absent (it means
-//! `about:blank`), and a standard member of the wrong JSON type is ignored when
-//! reading, as RFC 9457 §3.1 requires (so is a `status` that is not an HTTP
-//! status, 100 to 599).
-//!
-//! ```
-//! use http::StatusCode;
-//! use tower_failed_dependency::Problem;
-//!
-//! let problem = Problem::new(StatusCode::FORBIDDEN)
-//!     .with_type("https://example.com/probs/out-of-credit")
-//!     .with_title("You do not have enough credit.")
-//!     .with_detail("Your current balance is 30, but that costs 50.")
-//!     .with_member("balance", 30)
-//!     .unwrap();
-//!
-//! let response = problem.into_response();
-//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
-//! assert_eq!(response.headers()["content-type"], "application/problem+json");
-//!
-//! let parsed: Problem = serde_json::from_str(r#"{"status":"oops","title":"Hi","balance":30}"#).unwrap();
-//! assert_eq!(parsed.status(), None); // wrong type: ignored
-//! assert_eq!(parsed.member("balance"), Some(&serde_json::json!(30)));
-//! ```
-//!
-//! With the `xml` feature, a problem can also be sent in RFC 9457's XML form
-//! (`application/problem+xml`, Appendix B) to a client whose `Accept`
-//! prefers it: see [`ProblemFormat`]. The crate's layers do so for every
-//! problem they render.
+//! The RFC 9457 document: [`Problem`], read and written exactly.
 
-use std::convert::Infallible;
-use std::fmt;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
 use http::{Response, StatusCode};
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::Full;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+use super::body::ProblemBody;
 #[cfg(feature = "xml")]
-pub use crate::negotiate::ProblemFormat;
-#[cfg(feature = "xml")]
-use crate::render::Rendered;
-use crate::response;
+use super::negotiate::ProblemFormat;
+use super::response::Serialized;
 
 const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "instance"];
 
@@ -209,15 +169,18 @@ impl Problem {
             .map(|(name, value)| (name.as_str(), value))
     }
 
-    /// The `application/problem+json` response for this problem, with
-    /// `cache-control: no-store`. Its status is the problem's `status`, or
-    /// 500 (written into the body too) when the problem has none.
-    pub fn into_response(mut self) -> Response<ProblemBody> {
-        let status = *self.status.get_or_insert(StatusCode::INTERNAL_SERVER_ERROR);
-        response::problem(status, response::to_json(&self), None)
+    /// The `type` as sent: `None` when absent.
+    pub(crate) fn type_sent(&self) -> Option<&str> {
+        self.problem_type.as_deref()
     }
 
-    /// As [`into_response`](Self::into_response), in `format`: the form a
+    /// The problem serialized as JSON, its status set (500 when it had none).
+    fn serialized(mut self) -> Serialized {
+        let status = *self.status.get_or_insert(StatusCode::INTERNAL_SERVER_ERROR);
+        Serialized::json(status, super::json::to_json(&self))
+    }
+
+    /// As the response `From<Problem>` gives, in `format`: the form a
     /// request prefers is [`ProblemFormat::preferred`]. The response says
     /// `Vary: accept`.
     ///
@@ -235,11 +198,30 @@ impl Problem {
     /// ```
     #[cfg(feature = "xml")]
     #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
-    pub fn into_response_as(mut self, format: ProblemFormat) -> Response<ProblemBody> {
-        let status = *self.status.get_or_insert(StatusCode::INTERNAL_SERVER_ERROR);
-        Rendered::json(status, response::to_json(&self))
+    pub fn into_response_as(self, format: ProblemFormat) -> Response<ProblemBody> {
+        self.serialized()
             .in_form(format)
-            .into_response(http::Extensions::new(), |body| body)
+            .into_response(http::Extensions::new(), ProblemBody::new)
+    }
+}
+
+/// The `application/problem+json` response for a problem, with
+/// `cache-control: no-store`. Its status is the problem's `status`, or 500
+/// (written into the body too) when the problem has none.
+///
+/// ```
+/// use http::{Response, StatusCode};
+/// use tower_failed_dependency::{Problem, ProblemBody};
+///
+/// let response = Response::<ProblemBody>::from(Problem::new(StatusCode::CONFLICT));
+/// assert_eq!(response.status(), StatusCode::CONFLICT);
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
+/// ```
+impl From<Problem> for Response<ProblemBody> {
+    fn from(problem: Problem) -> Self {
+        problem
+            .serialized()
+            .into_response(http::Extensions::new(), ProblemBody::new)
     }
 }
 
@@ -302,53 +284,6 @@ impl<'de> Deserialize<'de> for Problem {
     }
 }
 
-/// The body of a problem response: the serialized problem, sent in one frame.
-pub struct ProblemBody {
-    inner: Full<Bytes>,
-}
-
-impl ProblemBody {
-    pub(crate) fn new(bytes: Bytes) -> Self {
-        Self {
-            inner: Full::new(bytes),
-        }
-    }
-
-    /// The body as a plain `Full`.
-    #[cfg(feature = "batch")]
-    pub(crate) fn into_full(self) -> Full<Bytes> {
-        self.inner
-    }
-}
-
-impl fmt::Debug for ProblemBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProblemBody")
-            .field("len", &self.inner.size_hint().exact())
-            .finish()
-    }
-}
-
-impl Body for ProblemBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,9 +331,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_problem_without_status_is_sent_as_500_with_the_status_in_the_body() {
-        let response = Problem::default().with_title("Oops").into_response();
+        let response = Response::from(Problem::default().with_title("Oops"));
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let bytes = response::collect(response.into_body()).await;
+        let bytes = crate::problem::collect(response.into_body()).await;
         let body: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body, json!({"title": "Oops", "status": 500}));
     }

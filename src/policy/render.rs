@@ -1,22 +1,22 @@
-//! Turning a failed prerequisite into the problem response a policy prescribes.
+//! Rendering: what went wrong becomes the problem response the policy
+//! prescribes.
 //!
 //! The body is serialized straight from borrowed parts of the request and the
 //! failure: no intermediate `Problem` is built unless the policy has a hook.
+//! Every problem the crate's middleware sends leaves through
+//! [`send`], which logs it, writes it in the form the
+//! request prefers and marks the response as rendered here.
 
 use std::fmt;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Extensions, Response, StatusCode};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::negotiate::Accept;
-#[cfg(feature = "xml")]
-use crate::negotiate::ProblemFormat;
-use crate::response::Label;
-use crate::{
-    response, trace, Dependencies, Failure, FailureKind, Problem, ProblemBody, StatusPolicy,
-};
+use super::events;
+use super::status::StatusPolicy;
+use crate::outcome::{Dependencies, Failure, FailureKind};
+use crate::problem::{to_json, Accept, Problem, ProblemBody, Serialized};
 
 /// What went wrong, borrowed from wherever it was found.
 #[derive(Debug, Clone, Copy)]
@@ -24,12 +24,62 @@ pub(crate) struct Incident<'a> {
     /// The prerequisite named in the problem; none for a bare 424.
     pub(crate) dependency: Option<&'a str>,
     pub(crate) failure: &'a Failure,
+    /// A status the answer's format prescribes, whatever the policy maps the
+    /// failure to (a batch part not run is a 424 in every batch format).
+    pub(crate) status: Option<StatusCode>,
     /// The record whose skipped dependents the problem lists.
     pub(crate) record: Option<&'a Dependencies>,
+    /// Extension members the middleware adds (a batch's `root_cause`,
+    /// `part`, `field`), written after the crate's own.
+    pub(crate) members: &'a [(&'static str, &'a str)],
     pub(crate) request_id: Option<&'a str>,
     /// What the log event says happened.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) event: &'static str,
+}
+
+impl<'a> Incident<'a> {
+    /// `failure` of `dependency`, logged as `event`; nothing else known.
+    pub(crate) fn new(
+        dependency: Option<&'a str>,
+        failure: &'a Failure,
+        event: &'static str,
+    ) -> Self {
+        Self {
+            dependency,
+            failure,
+            status: None,
+            record: None,
+            members: &[],
+            request_id: None,
+            event,
+        }
+    }
+}
+
+/// Marks a response whose problem a layer of this crate rendered, so that
+/// enclosing layers neither render it again nor take its 424 for a bare one.
+#[derive(Debug, Clone, Copy)]
+struct RenderedHere;
+
+/// Whether a response's problem was rendered by a layer of this crate.
+pub(crate) fn rendered_here(extensions: &Extensions) -> bool {
+    extensions.get::<RenderedHere>().is_some()
+}
+
+/// Sends a problem rendered by a policy: in the form `accept` prefers,
+/// marked as rendered here, built in place with the caller's extensions and
+/// body type.
+pub(crate) fn send<T>(
+    serialized: Serialized,
+    accept: &Accept,
+    mut extensions: Extensions,
+    wrap: impl FnOnce(Bytes) -> T,
+) -> Response<T> {
+    extensions.insert(RenderedHere);
+    serialized
+        .negotiated(accept)
+        .into_response(extensions, wrap)
 }
 
 impl StatusPolicy {
@@ -47,125 +97,46 @@ impl StatusPolicy {
     /// assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
     /// ```
     pub fn response(&self, dependency: &str, failure: &Failure) -> Response<ProblemBody> {
-        self.render(&Incident {
-            dependency: Some(dependency),
-            failure,
-            record: None,
-            request_id: None,
-            event: trace::PREREQUISITE_FAILED,
-        })
-    }
-
-    /// Renders and logs an incident.
-    pub(crate) fn render(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
-        self.render_logged(incident)
-            .into_response(Extensions::new(), |body| body)
-    }
-
-    /// Renders an incident without logging it.
-    pub(crate) fn render_quietly(&self, incident: &Incident<'_>) -> Response<ProblemBody> {
-        self.render_body(incident)
-            .into_response(Extensions::new(), |body| body)
+        let incident = Incident::new(Some(dependency), failure, events::PREREQUISITE_FAILED);
+        self.render(&incident)
+            .into_response(Extensions::new(), ProblemBody::new)
     }
 
     /// Serializes and logs an incident; the response is assembled later.
-    pub(crate) fn render_logged(&self, incident: &Incident<'_>) -> Rendered {
-        let rendered = self.render_body(incident);
-        trace::problem(rendered.status, incident);
-        rendered
+    pub(crate) fn render(&self, incident: &Incident<'_>) -> Serialized {
+        let serialized = self.render_quietly(incident);
+        events::problem(serialized.status(), incident);
+        serialized
     }
 
-    /// Serializes an incident. Everything borrowed from the request is used
-    /// here, so the request's storage can be reused for the response after.
-    fn render_body(&self, incident: &Incident<'_>) -> Rendered {
+    /// Serializes an incident without logging it. Everything borrowed from
+    /// the request is used here, so the request's storage can be reused for
+    /// the response after.
+    pub(crate) fn render_quietly(&self, incident: &Incident<'_>) -> Serialized {
         let kind = incident.failure.kind();
-        let status = self.status_for(incident.dependency.unwrap_or_default(), kind);
+        let status = incident
+            .status
+            .unwrap_or_else(|| self.status_for(incident.dependency.unwrap_or_default(), kind));
         let wire = Wire {
             policy: self,
             status,
             incident,
         };
         let body = match self.hook() {
-            None => response::to_json(&wire),
+            None => to_json(&wire),
             Some(hook) => {
                 let mut problem = serde_json::to_value(&wire)
                     .and_then(serde_json::from_value::<Problem>)
                     .unwrap_or_else(|_| Problem::new(status));
                 hook(&mut problem);
-                response::to_json(&problem.with_status(status))
+                to_json(&problem.with_status(status))
             }
         };
         let retry_after = match status {
             StatusCode::SERVICE_UNAVAILABLE => incident.failure.retry_after(),
             _ => None,
         };
-        Rendered {
-            status,
-            body,
-            label: Label::Json,
-            retry_after,
-        }
-    }
-}
-
-/// A serialized problem, ready to become a response.
-#[derive(Debug)]
-pub(crate) struct Rendered {
-    status: StatusCode,
-    body: Bytes,
-    label: Label,
-    retry_after: Option<Duration>,
-}
-
-impl Rendered {
-    /// A problem already serialized to JSON, with no `Retry-After`.
-    #[cfg(feature = "xml")]
-    pub(crate) fn json(status: StatusCode, body: Bytes) -> Self {
-        Self {
-            status,
-            body,
-            label: Label::Json,
-            retry_after: None,
-        }
-    }
-
-    /// The problem in the form the request's `Accept` prefers. Without the
-    /// `xml` feature it is left as it is.
-    #[cfg_attr(not(feature = "xml"), allow(unused_variables))]
-    pub(crate) fn negotiated(self, accept: &Accept) -> Self {
-        #[cfg(feature = "xml")]
-        return self.in_form(accept.format());
-        #[cfg(not(feature = "xml"))]
-        self
-    }
-
-    /// The problem in `format`, labelled as chosen by `Accept`. Should the
-    /// XML form not be written, the JSON stays.
-    #[cfg(feature = "xml")]
-    pub(crate) fn in_form(self, format: ProblemFormat) -> Self {
-        let xml = match format {
-            ProblemFormat::Json => None,
-            ProblemFormat::Xml => crate::problem_xml::from_json(&self.body),
-        };
-        let (body, format) = match xml {
-            Some(xml) => (xml, ProblemFormat::Xml),
-            None => (self.body, ProblemFormat::Json),
-        };
-        Self {
-            body,
-            label: Label::Negotiated(format),
-            ..self
-        }
-    }
-
-    /// The response, built in place with the caller's extensions and body type.
-    pub(crate) fn into_response<T>(
-        self,
-        extensions: Extensions,
-        wrap: impl FnOnce(ProblemBody) -> T,
-    ) -> Response<T> {
-        let body = (self.body, self.label);
-        response::problem_in(self.status, body, self.retry_after, extensions, wrap)
+        Serialized::json(status, body).retry_after(retry_after)
     }
 }
 
@@ -182,6 +153,7 @@ impl Serialize for Wire<'_> {
             dependency,
             failure,
             record,
+            members,
             request_id,
             ..
         } = *self.incident;
@@ -216,6 +188,9 @@ impl Serialize for Wire<'_> {
         }
         if let Some(code) = failure.code() {
             map.serialize_entry("code", code)?;
+        }
+        for (name, value) in members {
+            map.serialize_entry(name, value)?;
         }
         map.serialize_entry("retryable", &kind.is_retryable())?;
         if let Some(request_id) = request_id {
@@ -307,21 +282,21 @@ mod tests {
     use serde_json::{json, Value};
     use std::time::Duration;
 
+    fn respond(policy: &StatusPolicy, incident: &Incident<'_>) -> Response<ProblemBody> {
+        policy
+            .render_quietly(incident)
+            .into_response(Extensions::new(), ProblemBody::new)
+    }
+
     async fn rendered(policy: &StatusPolicy, incident: &Incident<'_>) -> (StatusCode, Value) {
-        let response = policy.render_quietly(incident);
+        let response = respond(policy, incident);
         let status = response.status();
-        let body = response::collect(response.into_body()).await;
+        let body = crate::problem::collect(response.into_body()).await;
         (status, serde_json::from_slice(&body).unwrap())
     }
 
     fn incident<'a>(dependency: &'a str, failure: &'a Failure) -> Incident<'a> {
-        Incident {
-            dependency: Some(dependency),
-            failure,
-            record: None,
-            request_id: None,
-            event: trace::PREREQUISITE_FAILED,
-        }
+        Incident::new(Some(dependency), failure, events::PREREQUISITE_FAILED)
     }
 
     #[tokio::test]
@@ -368,7 +343,7 @@ mod tests {
     #[test]
     fn retry_after_only_on_503() {
         let failure = Failure::unavailable().with_retry_after(Duration::from_secs(7));
-        let response = StatusPolicy::default().render_quietly(&incident("db", &failure));
+        let response = respond(&StatusPolicy::default(), &incident("db", &failure));
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "7");
 
@@ -376,7 +351,7 @@ mod tests {
             .map(FailureKind::Unavailable, StatusCode::BAD_GATEWAY)
             .build()
             .unwrap();
-        let response = mapped.render_quietly(&incident("db", &failure));
+        let response = respond(&mapped, &incident("db", &failure));
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
         assert!(response.headers().get(RETRY_AFTER).is_none());
     }

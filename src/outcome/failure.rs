@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::Cause;
+use super::cause::Cause;
 
 /// The error type kept as a failure's [source](Failure::source).
 pub type BoxError = Box<dyn StdError + Send + Sync>;

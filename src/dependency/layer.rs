@@ -4,24 +4,18 @@ use http::HeaderName;
 use tower_layer::Layer;
 
 use super::Dependency;
+#[cfg(feature = "checks")]
+use crate::checks::{ChecksBuilder, Prerequisite};
 use crate::outcome::Name;
-use crate::request_id::X_REQUEST_ID;
-use crate::StatusPolicy;
+use crate::policy::StatusPolicy;
+use crate::requirements::Requirements;
 
 /// Wraps a service so that it runs only when the required prerequisites
 /// succeeded, answering with a problem otherwise. See the
-/// [module docs](crate::layer).
+/// [module docs](crate::dependency).
 #[derive(Debug, Clone)]
 pub struct DependencyLayer {
-    config: Arc<Config>,
-}
-
-/// What a layer and every service it builds share.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) required: Vec<Name>,
-    pub(crate) policy: StatusPolicy,
-    pub(crate) request_id_header: HeaderName,
+    requirements: Arc<Requirements>,
 }
 
 impl DependencyLayer {
@@ -30,28 +24,20 @@ impl DependencyLayer {
     /// failures that inner services report.
     pub fn new() -> Self {
         Self {
-            config: Arc::new(Config {
-                required: Vec::new(),
-                policy: StatusPolicy::default(),
-                request_id_header: X_REQUEST_ID.clone(),
-            }),
+            requirements: Arc::new(Requirements::default()),
         }
     }
 
     /// Requires `name` to have succeeded. Requirements are examined in the
     /// order they are added; the first that is not met decides the answer.
     pub fn require(mut self, name: impl Into<Name>) -> Self {
-        let name = name.into();
-        let required = &mut Arc::make_mut(&mut self.config).required;
-        if !required.contains(&name) {
-            required.push(name);
-        }
+        Arc::make_mut(&mut self.requirements).require(name.into());
         self
     }
 
     /// The policy that maps failures to statuses.
     pub fn policy(mut self, policy: StatusPolicy) -> Self {
-        Arc::make_mut(&mut self.config).policy = policy;
+        Arc::make_mut(&mut self.requirements).policy = policy;
         self
     }
 
@@ -60,16 +46,20 @@ impl DependencyLayer {
     /// An id that is not 1 to 128 characters of letters, digits and `-_.:/+=@`
     /// is not echoed.
     pub fn request_id_header(mut self, header: HeaderName) -> Self {
-        Arc::make_mut(&mut self.config).request_id_header = header;
+        Arc::make_mut(&mut self.requirements).request_id_header = header;
         self
     }
-}
 
-impl DependencyLayer {
-    /// The configuration, for a builder that extends it.
+    /// Adds a prerequisite that the layer evaluates itself, for every
+    /// request, before the inner service: see [`checks`](crate::checks).
+    ///
+    /// The requirements added so far come first in the declaration order.
     #[cfg(feature = "checks")]
-    pub(crate) fn into_config(self) -> Config {
-        Arc::try_unwrap(self.config).unwrap_or_else(|shared| (*shared).clone())
+    #[cfg_attr(docsrs, doc(cfg(feature = "checks")))]
+    pub fn check<P: Prerequisite>(self, name: impl Into<Name>, check: P) -> ChecksBuilder {
+        let requirements =
+            Arc::try_unwrap(self.requirements).unwrap_or_else(|shared| (*shared).clone());
+        ChecksBuilder::new(requirements).check(name, check)
     }
 }
 
@@ -83,6 +73,6 @@ impl<S> Layer<S> for DependencyLayer {
     type Service = Dependency<S>;
 
     fn layer(&self, inner: S) -> Dependency<S> {
-        Dependency::new(inner, Arc::clone(&self.config))
+        Dependency::new(inner, Arc::clone(&self.requirements))
     }
 }

@@ -3,8 +3,8 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::negotiate::Accept;
-use crate::request_id::sanitized_value;
+use super::request_id::sanitized_value;
+use crate::problem::Accept;
 
 /// The request id to echo and the problem form the client prefers. Both are
 /// cheap clones of header values; nothing is parsed unless a problem is

@@ -26,7 +26,7 @@
 
 use std::borrow::Cow;
 
-use crate::Failure;
+use super::failure::Failure;
 
 /// The name of a prerequisite: a static string (no allocation) or an owned one.
 pub type Name = Cow<'static, str>;
@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(name, "first");
         assert_eq!(
             failure.kind(),
-            crate::FailureKind::Rejected(StatusCode::FORBIDDEN)
+            crate::outcome::FailureKind::Rejected(StatusCode::FORBIDDEN)
         );
         assert_eq!(record.skipped().collect::<Vec<_>>(), ["dependent"]);
     }

@@ -1,15 +1,18 @@
+//! [`ResponseBody`]: the body of every middleware of the crate.
+
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
 use pin_project_lite::pin_project;
 
-use crate::ProblemBody;
-
 pin_project! {
-    /// The body of a [`Dependency`](super::Dependency) response: the inner
-    /// service's, or a problem the layer rendered.
+    /// The body of a response from one of the crate's middleware: the inner
+    /// service's own body, or one the middleware wrote whole (a problem, a
+    /// batch's answer).
     pub struct ResponseBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -20,7 +23,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<B> {
         Inner { #[pin] body: B },
-        Problem { #[pin] body: ProblemBody },
+        Whole { #[pin] body: Full<Bytes> },
     }
 }
 
@@ -31,9 +34,12 @@ impl<B> ResponseBody<B> {
         }
     }
 
-    pub(crate) fn problem(body: ProblemBody) -> Self {
+    /// A body the middleware wrote whole: a problem, a batch's answer.
+    pub(crate) fn whole(bytes: Bytes) -> Self {
         Self {
-            kind: Kind::Problem { body },
+            kind: Kind::Whole {
+                body: Full::new(bytes),
+            },
         }
     }
 }
@@ -51,7 +57,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Problem { body } => match body.poll_frame(cx) {
+            KindProj::Whole { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
                 Poll::Ready(Some(Err(never))) => match never {},
                 Poll::Ready(None) => Poll::Ready(None),
@@ -63,23 +69,23 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
-            Kind::Problem { body } => body.is_end_stream(),
+            Kind::Whole { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Problem { body } => body.size_hint(),
+            Kind::Whole { body } => body.size_hint(),
         }
     }
 }
 
-impl<B> std::fmt::Debug for ResponseBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<B> fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Inner { .. } => "Inner",
-            Kind::Problem { .. } => "Problem",
+            Kind::Whole { .. } => "Whole",
         };
         f.debug_tuple("ResponseBody").field(&kind).finish()
     }

@@ -2,15 +2,13 @@
 
 use http::StatusCode;
 
-use crate::render::Incident;
+use super::render::Incident;
 
 pub(crate) const PREREQUISITE_FAILED: &str = "a prerequisite failed";
 pub(crate) const UNEVALUATED: &str =
     "a required prerequisite was never evaluated: no layer, check or handler recorded it";
 pub(crate) const SKIPPED_WITHOUT_CAUSE: &str =
     "a required prerequisite was recorded as skipped, but no failure was recorded";
-#[cfg(feature = "gateway")]
-pub(crate) const SERVICE_ERROR: &str = "the service failed with an error";
 pub(crate) const UNNAMED_424: &str =
     "the inner service answered 424 Failed Dependency without naming the failed dependency";
 
@@ -46,16 +44,7 @@ pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn problem(_status: StatusCode, _incident: &Incident<'_>) {}
 
-/// A batch part that panicked, failed or answered too much: answered 500.
-#[cfg(all(feature = "batch", feature = "tracing"))]
-pub(crate) fn batch_part_failed(id: &str, why: &dyn std::fmt::Display) {
-    tracing::error!(part = id, error = %why, "a batch part could not be completed");
-}
-
-#[cfg(all(feature = "batch", not(feature = "tracing")))]
-pub(crate) fn batch_part_failed(_id: &str, _why: &dyn std::fmt::Display) {}
-
-/// A 424 without a named dependency let through by [`Guard::Warn`](crate::Guard::Warn).
+/// A 424 without a named dependency let through by [`Guard::Warn`](super::Guard::Warn).
 #[cfg(feature = "tracing")]
 pub(crate) fn unnamed_424_let_through(request_id: Option<&str>) {
     tracing::warn!(request_id = request_id.unwrap_or_default(), "{UNNAMED_424}");

@@ -1,0 +1,120 @@
+use std::sync::Arc;
+
+use http::HeaderName;
+use tower_layer::Layer;
+
+use super::Batch;
+use crate::policy::{StatusPolicy, X_REQUEST_ID};
+
+/// Answers `POST` on the batch path by running its parts through the inner
+/// service. See the [module docs](crate::batch).
+#[derive(Debug, Clone)]
+pub struct BatchLayer {
+    config: Arc<Config>,
+}
+
+/// What a layer and every service it builds share.
+#[derive(Debug, Clone)]
+pub(super) struct Config {
+    pub(super) path: String,
+    pub(super) max_parts: usize,
+    pub(super) max_body: usize,
+    pub(super) part_body_limit: usize,
+    pub(super) concurrency: usize,
+    pub(super) copy_headers: Vec<HeaderName>,
+    pub(super) multi_status: bool,
+    pub(super) policy: StatusPolicy,
+    pub(super) request_id_header: HeaderName,
+}
+
+impl BatchLayer {
+    /// A batch endpoint at `/$batch` with the default limits and policy.
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(Config {
+                path: "/$batch".to_owned(),
+                max_parts: 20,
+                max_body: 1024 * 1024,
+                part_body_limit: 1024 * 1024,
+                concurrency: 4,
+                copy_headers: vec![
+                    http::header::AUTHORIZATION,
+                    http::header::COOKIE,
+                    X_REQUEST_ID.clone(),
+                ],
+                multi_status: false,
+                policy: StatusPolicy::default(),
+                request_id_header: X_REQUEST_ID.clone(),
+            }),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// The path the batch endpoint answers on (default `/$batch`).
+    pub fn path(self, path: impl Into<String>) -> Self {
+        self.with(|config| config.path = path.into())
+    }
+
+    /// The most parts a batch may have (default 20).
+    pub fn max_parts(self, max: usize) -> Self {
+        self.with(|config| config.max_parts = max)
+    }
+
+    /// The largest batch body read, in bytes (default 1 MiB); larger is 413.
+    pub fn max_body(self, bytes: usize) -> Self {
+        self.with(|config| config.max_body = bytes)
+    }
+
+    /// The largest answer read from one part, in bytes (default 1 MiB); a
+    /// larger one makes that part a 500.
+    pub fn max_part_answer(self, bytes: usize) -> Self {
+        self.with(|config| config.part_body_limit = bytes)
+    }
+
+    /// How many parts run at once (default 4, at least 1).
+    pub fn concurrency(self, parts: usize) -> Self {
+        self.with(|config| config.concurrency = parts.max(1))
+    }
+
+    /// The headers of the outer request copied onto each part that does not
+    /// set them (default `authorization`, `cookie`, `x-request-id`).
+    pub fn copy_headers(self, headers: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.with(|config| config.copy_headers = headers.into_iter().collect())
+    }
+
+    /// Answers a well-formed batch with 207 Multi-Status instead of 200.
+    pub fn multi_status(self, yes: bool) -> Self {
+        self.with(|config| config.multi_status = yes)
+    }
+
+    /// The policy that writes the batch's problems: a refused batch, a part
+    /// not run because of a failed dependency (a 424 whatever the policy
+    /// maps refusals to), a part that failed.
+    pub fn policy(self, policy: StatusPolicy) -> Self {
+        self.with(|config| config.policy = policy)
+    }
+
+    /// The request header of the outer request whose id is echoed as
+    /// `request_id` in the batch's problems (default `x-request-id`).
+    pub fn request_id_header(self, header: HeaderName) -> Self {
+        self.with(|config| config.request_id_header = header)
+    }
+}
+
+impl Default for BatchLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for BatchLayer {
+    type Service = Batch<S>;
+
+    fn layer(&self, inner: S) -> Batch<S> {
+        Batch::new(inner, Arc::clone(&self.config))
+    }
+}

@@ -1,0 +1,75 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use tower_service::Service;
+
+use super::layer::Config;
+use super::{BatchLayer, ResponseFuture};
+use crate::body::ResponseBody;
+use crate::outcome::BoxError;
+
+/// The service built by [`BatchLayer`]. See the [module docs](crate::batch).
+#[derive(Debug, Clone)]
+pub struct Batch<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> Batch<S> {
+    pub(super) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// A batch endpoint at `/$batch` with the default limits; the same as
+    /// [`BatchLayer::new`].
+    pub fn layer() -> BatchLayer {
+        BatchLayer::new()
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the layer's service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Batch<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    ReqBody: http_body::Body + From<Bytes> + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: http_body::Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        if request.method() != Method::POST || request.uri().path() != self.config.path {
+            return ResponseFuture::inner(self.inner.call(request));
+        }
+        let inner = self.inner.clone();
+        let config = Arc::clone(&self.config);
+        ResponseFuture::batch(Box::pin(super::run::answer(inner, request, config)))
+    }
+}

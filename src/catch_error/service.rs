@@ -1,0 +1,71 @@
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower::ServiceExt;
+use tower_service::Service;
+
+use super::layer::Config;
+use super::{CatchErrorLayer, ResponseFuture};
+use crate::body::ResponseBody;
+use crate::outcome::{BoxError, Name};
+use crate::policy::ReplyTo;
+
+/// The service built by [`CatchErrorLayer`]. See the
+/// [module docs](crate::catch_error).
+#[derive(Debug, Clone)]
+pub struct CatchError<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> CatchError<S> {
+    pub(super) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// A layer whose errors are failures of `dependency`; the same as
+    /// [`CatchErrorLayer::new`].
+    pub fn layer(dependency: impl Into<Name>) -> CatchErrorLayer {
+        CatchErrorLayer::new(dependency)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the layer's service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CatchError<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = Infallible;
+    type Future = ResponseFuture<tower::util::Oneshot<S, Request<ReqBody>>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let reply_to = ReplyTo::of(request.headers(), &self.config.request_id_header);
+        ResponseFuture::new(
+            self.inner.clone().oneshot(request),
+            Arc::clone(&self.config),
+            reply_to,
+        )
+    }
+}

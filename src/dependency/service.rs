@@ -1,0 +1,78 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::{DependencyLayer, ResponseFuture};
+use crate::body::ResponseBody;
+use crate::outcome::Dependencies;
+use crate::policy::ReplyTo;
+use crate::requirements::Requirements;
+
+/// The service built by [`DependencyLayer`]. See the
+/// [module docs](crate::dependency).
+#[derive(Debug, Clone)]
+pub struct Dependency<S> {
+    inner: S,
+    requirements: Arc<Requirements>,
+}
+
+impl<S> Dependency<S> {
+    pub(super) fn new(inner: S, requirements: Arc<Requirements>) -> Self {
+        Self {
+            inner,
+            requirements,
+        }
+    }
+
+    /// A layer with no requirements yet; same as [`DependencyLayer::new`].
+    pub fn layer() -> DependencyLayer {
+        DependencyLayer::new()
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the layer's service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Dependency<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let requirements = &self.requirements;
+        // Taken out (a pointer-sized move) so that, when the request is
+        // refused, its storage becomes the response's without an allocation.
+        let mut extensions = std::mem::take(request.extensions_mut());
+        if let Some(refusal) = requirements.refusal(request.headers(), &mut extensions) {
+            return ResponseFuture::reject(refusal);
+        }
+        if extensions.get::<Dependencies>().is_none() {
+            extensions.insert(Dependencies::new());
+        }
+        *request.extensions_mut() = extensions;
+        let reply_to = ReplyTo::of(request.headers(), &requirements.request_id_header);
+        let future = self.inner.call(request);
+        ResponseFuture::inner(future, Arc::clone(requirements), reply_to)
+    }
+}

@@ -1,0 +1,151 @@
+//! The prerequisites a middleware requires, and its answer when one is not
+//! met: the refusal path of [`DependencyLayer`](crate::DependencyLayer),
+//! with or without checks of its own.
+
+use http::{Extensions, HeaderMap, HeaderName, Response, StatusCode};
+
+use crate::body::ResponseBody;
+use crate::outcome::{Dependencies, Failure, Name, Outcome};
+use crate::policy::{
+    events, rendered_here, sanitized, send, DependencyError, Guard, Incident, ReplyTo,
+    StatusPolicy, X_REQUEST_ID,
+};
+use crate::problem::Accept;
+
+/// The names a middleware requires, in the order they are examined, and how
+/// it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Requirements {
+    pub(crate) required: Vec<Name>,
+    pub(crate) policy: StatusPolicy,
+    pub(crate) request_id_header: HeaderName,
+}
+
+/// A required prerequisite that is not met, and how.
+enum Unmet<'a> {
+    Failed(&'a str, &'a Failure),
+    Skipped(&'a str),
+    Unevaluated(&'a str),
+}
+
+impl Default for Requirements {
+    fn default() -> Self {
+        Self {
+            required: Vec::new(),
+            policy: StatusPolicy::default(),
+            request_id_header: X_REQUEST_ID.clone(),
+        }
+    }
+}
+
+impl Requirements {
+    /// Requires `name`, once.
+    pub(crate) fn require(&mut self, name: Name) -> bool {
+        let new = !self.required.contains(&name);
+        if new {
+            self.required.push(name);
+        }
+        new
+    }
+
+    fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
+        let mut hint = 0;
+        self.required.iter().find_map(|name| {
+            match record.and_then(|record| record.find_from(hint, name)) {
+                Some((at, Outcome::Succeeded)) => {
+                    hint = at + 1;
+                    None
+                }
+                Some((_, Outcome::Failed(failure))) => Some(Unmet::Failed(name, failure)),
+                Some((_, Outcome::Skipped { .. })) => Some(Unmet::Skipped(name)),
+                None => Some(Unmet::Unevaluated(name)),
+            }
+        })
+    }
+
+    /// The answer to a request whose head holds `headers` and `extensions`
+    /// when a required prerequisite is not met: the policy's problem for
+    /// the first one, echoing the request id, in the form the request's
+    /// `Accept` prefers. Its extensions are the request's, emptied, so that
+    /// their storage is reused. `None`, with nothing touched, when every
+    /// requirement is met.
+    pub(crate) fn refusal<B>(
+        &self,
+        headers: &HeaderMap,
+        extensions: &mut Extensions,
+    ) -> Option<Response<ResponseBody<B>>> {
+        let record = extensions.get::<Dependencies>();
+        let unmet = self.first_unmet(record)?;
+        let incident = |dependency, failure, event| Incident {
+            record,
+            request_id: sanitized(headers, &self.request_id_header),
+            ..Incident::new(Some(dependency), failure, event)
+        };
+        let policy = &self.policy;
+        let serialized = match unmet {
+            Unmet::Failed(name, failure) => {
+                policy.render(&incident(name, failure, events::PREREQUISITE_FAILED))
+            }
+            // A skipped prerequisite answers for the failure that caused the
+            // skip: 424 when it was a refusal, 503 when a dependency is down.
+            Unmet::Skipped(name) => match record.and_then(|record| record.cause_of(name)) {
+                Some((root, failure)) => {
+                    policy.render(&incident(root, failure, events::PREREQUISITE_FAILED))
+                }
+                None => policy.render(&incident(
+                    name,
+                    &Failure::internal(),
+                    events::SKIPPED_WITHOUT_CAUSE,
+                )),
+            },
+            Unmet::Unevaluated(name) => policy.render(&incident(
+                name,
+                &Failure::new(policy.unevaluated()),
+                events::UNEVALUATED,
+            )),
+        };
+        let mut reused = std::mem::take(extensions);
+        reused.clear();
+        let accept = Accept::of(headers);
+        Some(send(serialized, &accept, reused, ResponseBody::whole))
+    }
+
+    /// The way out: renders a [`DependencyError`] the inner service answered
+    /// with, and guards against a 424 that names no dependency.
+    pub(crate) fn finish<B>(
+        &self,
+        response: Response<B>,
+        reply_to: &ReplyTo,
+    ) -> Response<ResponseBody<B>> {
+        let extensions = response.extensions();
+        if rendered_here(extensions) {
+            return response.map(ResponseBody::inner);
+        }
+        let request_id = reply_to.request_id();
+        let serialized = if let Some(error) = extensions.get::<DependencyError>() {
+            self.policy.render(&error.incident(request_id))
+        } else if response.status() == StatusCode::FAILED_DEPENDENCY {
+            match self.policy.guard() {
+                Guard::Enforce => self.policy.render(&Incident {
+                    request_id,
+                    ..Incident::new(None, &Failure::internal(), events::UNNAMED_424)
+                }),
+                Guard::Warn => {
+                    events::unnamed_424_let_through(request_id);
+                    return response.map(ResponseBody::inner);
+                }
+            }
+        } else {
+            return response.map(ResponseBody::inner);
+        };
+        // The inner response is replaced whole; its extensions (with the
+        // typed error, for outer layers and tests) are kept.
+        let extensions = response.into_parts().0.extensions;
+        send(
+            serialized,
+            reply_to.accept(),
+            extensions,
+            ResponseBody::whole,
+        )
+    }
+}

@@ -1,0 +1,379 @@
+//! Running a graph of steps: every step whose dependencies all succeeded
+//! starts, at most a given number at a time; a step whose dependency did not
+//! succeed never starts and is skipped, naming that dependency and the root
+//! cause of the chain; a step that panics ends as panicked, and the others
+//! go on. Used by the checks a layer runs itself and by the parts of a batch.
+//!
+//! The steps run within the task that polls the schedule: no step is
+//! spawned, and nothing runs once the schedule is dropped.
+
+// The checks and the batch each use part of the schedule; a build with only
+// one of them leaves the other's part unused.
+#![cfg_attr(not(all(feature = "checks", feature = "batch")), allow(dead_code))]
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::outcome::Name;
+
+/// A running step: the user's own async code (a check, a call of the inner
+/// service), boxed once because each step of one graph has its own type.
+pub(crate) type StepFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The steps of a graph, as the schedule sees them.
+pub(crate) trait Steps {
+    /// What a step that runs to its end gives.
+    type Output;
+
+    /// The steps `step` waits for: earlier or later ones, never itself.
+    fn dependencies(&self, step: usize) -> &[usize];
+
+    /// Starts `step`, whose dependencies all succeeded. A panic here ends
+    /// the step as panicked.
+    fn start(&mut self, step: usize) -> StepFuture<Self::Output>;
+
+    /// Whether a step that gave `output` succeeded, so that its dependents
+    /// may start.
+    fn succeeded(&self, output: &Self::Output) -> bool;
+}
+
+/// What stopped a step from running: another step, or a name outside the
+/// graph (a prerequisite an outer layer recorded, or a decision of the
+/// caller's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Blocker {
+    Step(usize),
+    Named(Name),
+}
+
+/// How a step ended.
+#[derive(Debug)]
+pub(crate) enum Ended<T> {
+    /// It ran to its end.
+    Ran(T),
+    /// It panicked; the message is kept for the logs.
+    Panicked(Panicked),
+    /// It did not run, or was dropped, because `dependency` did not succeed;
+    /// `root` is the first step of that chain that failed.
+    Skipped { dependency: Blocker, root: Blocker },
+}
+
+enum State<T> {
+    Waiting,
+    Running(StepFuture<T>),
+    Done(Ended<T>),
+}
+
+/// Where every step of one graph stands.
+pub(crate) struct Schedule<T> {
+    states: Vec<State<T>>,
+    /// How many steps may run at once.
+    limit: usize,
+    running: usize,
+}
+
+impl<T> Schedule<T> {
+    /// `len` steps, all waiting, of which at most `limit` (at least 1) run
+    /// at once.
+    pub(crate) fn new(len: usize, limit: usize) -> Self {
+        Self {
+            states: (0..len).map(|_| State::Waiting).collect(),
+            limit: limit.max(1),
+            running: 0,
+        }
+    }
+
+    /// Ends `step` before it starts, because of `because` outside the graph.
+    pub(crate) fn block(&mut self, step: usize, because: Name) {
+        self.end(
+            step,
+            Ended::Skipped {
+                dependency: Blocker::Named(because.clone()),
+                root: Blocker::Named(because),
+            },
+        );
+    }
+
+    /// How `step` ended, once it has.
+    pub(crate) fn ended(&self, step: usize) -> Option<&Ended<T>> {
+        match &self.states[step] {
+            State::Done(ended) => Some(ended),
+            State::Waiting | State::Running(_) => None,
+        }
+    }
+
+    /// Whether every step has ended.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.states
+            .iter()
+            .all(|state| matches!(state, State::Done(_)))
+    }
+
+    /// One round: skips every waiting step whose dependency did not
+    /// succeed, starts every waiting step whose dependencies did (within the
+    /// limit), and polls every running step once. Returns whether anything
+    /// changed; when nothing did, every running step has registered `cx`.
+    pub(crate) fn advance<S>(&mut self, steps: &mut S, cx: &mut Context<'_>) -> bool
+    where
+        S: Steps<Output = T>,
+    {
+        let skipped = self.skip_blocked(steps);
+        let started = self.start_ready(steps);
+        let ended = self.poll_running(cx);
+        skipped || started || ended
+    }
+
+    /// Skips every waiting step whose dependency did not succeed, until no
+    /// more can be skipped. Returns whether any was.
+    pub(crate) fn skip_blocked<S>(&mut self, steps: &S) -> bool
+    where
+        S: Steps<Output = T>,
+    {
+        let mut any = false;
+        loop {
+            let mut changed = false;
+            for step in 0..self.states.len() {
+                if !matches!(self.states[step], State::Waiting) {
+                    continue;
+                }
+                if let Some(ended) = self.blocked(steps, step) {
+                    self.end(step, ended);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    /// Ends every step still waiting or running as `ended` says; a running
+    /// one is dropped.
+    pub(crate) fn end_unfinished(&mut self, mut ended: impl FnMut() -> Ended<T>) {
+        for step in 0..self.states.len() {
+            if !matches!(self.states[step], State::Done(_)) {
+                self.end(step, ended());
+            }
+        }
+    }
+
+    /// Every step's end, in step order; `None` for one still unfinished.
+    pub(crate) fn into_ended(self) -> impl Iterator<Item = Option<Ended<T>>> {
+        self.states.into_iter().map(|state| match state {
+            State::Done(ended) => Some(ended),
+            State::Waiting | State::Running(_) => None,
+        })
+    }
+
+    /// The end of waiting `step` when one of its dependencies did not
+    /// succeed: the first such, in the order the step lists them.
+    fn blocked<S>(&self, steps: &S, step: usize) -> Option<Ended<T>>
+    where
+        S: Steps<Output = T>,
+    {
+        steps
+            .dependencies(step)
+            .iter()
+            .find_map(|&dependency| match &self.states[dependency] {
+                State::Done(Ended::Ran(output)) if steps.succeeded(output) => None,
+                State::Done(Ended::Skipped { root, .. }) => Some(Ended::Skipped {
+                    dependency: Blocker::Step(dependency),
+                    root: root.clone(),
+                }),
+                State::Done(_) => Some(Ended::Skipped {
+                    dependency: Blocker::Step(dependency),
+                    root: Blocker::Step(dependency),
+                }),
+                State::Waiting | State::Running(_) => None,
+            })
+    }
+
+    fn start_ready<S>(&mut self, steps: &mut S) -> bool
+    where
+        S: Steps<Output = T>,
+    {
+        let mut started = false;
+        for step in 0..self.states.len() {
+            if self.running >= self.limit {
+                break;
+            }
+            if !matches!(self.states[step], State::Waiting) {
+                continue;
+            }
+            let ready = steps.dependencies(step).iter().all(|&dependency| {
+                matches!(&self.states[dependency], State::Done(Ended::Ran(output)) if steps.succeeded(output))
+            });
+            if !ready {
+                continue;
+            }
+            started = true;
+            match catch_unwind(AssertUnwindSafe(|| steps.start(step))) {
+                Ok(future) => {
+                    self.states[step] = State::Running(future);
+                    self.running += 1;
+                }
+                Err(payload) => self.end(step, Ended::Panicked(Panicked::from(payload))),
+            }
+        }
+        started
+    }
+
+    fn poll_running(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut ended = false;
+        for step in 0..self.states.len() {
+            let State::Running(future) = &mut self.states[step] else {
+                continue;
+            };
+            let end = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => continue,
+                Ok(Poll::Ready(output)) => Ended::Ran(output),
+                Err(payload) => Ended::Panicked(Panicked::from(payload)),
+            };
+            self.end(step, end);
+            ended = true;
+        }
+        ended
+    }
+
+    /// Ends `step`; a running step's future is dropped here.
+    fn end(&mut self, step: usize, ended: Ended<T>) {
+        let before = std::mem::replace(&mut self.states[step], State::Done(ended));
+        if matches!(before, State::Running(_)) {
+            self.running -= 1;
+        }
+    }
+}
+
+/// A step that panicked; the message is logged, never rendered.
+#[derive(Debug, thiserror::Error)]
+#[error("it panicked: {0}")]
+pub(crate) struct Panicked(String);
+
+impl Panicked {
+    /// The panic's message.
+    pub(crate) fn message(payload: &(dyn Any + Send)) -> &str {
+        payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message")
+    }
+}
+
+impl From<Box<dyn Any + Send>> for Panicked {
+    fn from(payload: Box<dyn Any + Send>) -> Self {
+        Self(Self::message(&*payload).to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::{pending, ready};
+    use std::task::Waker;
+
+    use super::*;
+
+    /// Steps that answer their own number, fail when it is odd, never
+    /// answer when listed in `stuck`, and panic when listed in `panics`.
+    struct Numbers {
+        deps: Vec<Vec<usize>>,
+        stuck: Vec<usize>,
+        panics: Vec<usize>,
+        started: Vec<usize>,
+    }
+
+    impl Steps for Numbers {
+        type Output = usize;
+
+        fn dependencies(&self, step: usize) -> &[usize] {
+            &self.deps[step]
+        }
+
+        fn start(&mut self, step: usize) -> StepFuture<usize> {
+            self.started.push(step);
+            if self.panics.contains(&step) {
+                panic!("step {step} panicked");
+            }
+            if self.stuck.contains(&step) {
+                return Box::pin(pending());
+            }
+            Box::pin(ready(step))
+        }
+
+        fn succeeded(&self, output: &usize) -> bool {
+            output % 2 == 0
+        }
+    }
+
+    fn numbers(deps: &[&[usize]]) -> Numbers {
+        Numbers {
+            deps: deps.iter().map(|d| d.to_vec()).collect(),
+            stuck: Vec::new(),
+            panics: Vec::new(),
+            started: Vec::new(),
+        }
+    }
+
+    fn run(steps: &mut Numbers, limit: usize) -> Schedule<usize> {
+        let mut schedule = Schedule::new(steps.deps.len(), limit);
+        let mut cx = Context::from_waker(Waker::noop());
+        while schedule.advance(steps, &mut cx) {}
+        schedule
+    }
+
+    #[test]
+    fn dependents_of_a_failure_are_skipped_naming_the_root() {
+        // 0 succeeds, 1 fails, 2 after 1, 3 after 2, 4 after 0.
+        let mut steps = numbers(&[&[], &[], &[1], &[2], &[0]]);
+        let schedule = run(&mut steps, 8);
+        assert!(schedule.is_settled());
+        assert!(matches!(schedule.ended(4), Some(Ended::Ran(4))));
+        assert!(matches!(
+            schedule.ended(3),
+            Some(Ended::Skipped {
+                dependency: Blocker::Step(2),
+                root: Blocker::Step(1)
+            })
+        ));
+        assert_eq!(steps.started, [0, 1, 4]);
+    }
+
+    #[test]
+    fn at_most_the_limit_runs_at_once_and_a_panic_ends_one_step() {
+        let mut steps = numbers(&[&[], &[], &[], &[0]]);
+        steps.stuck = vec![0, 1];
+        steps.panics = vec![2];
+        let mut schedule = run(&mut steps, 2);
+        assert_eq!(steps.started, [0, 1], "two at a time");
+        assert!(!schedule.is_settled());
+        schedule.end_unfinished(|| Ended::Skipped {
+            dependency: Blocker::Named("deadline".into()),
+            root: Blocker::Named("deadline".into()),
+        });
+        assert!(schedule.is_settled());
+
+        let mut steps = numbers(&[&[], &[0]]);
+        steps.panics = vec![0];
+        let schedule = run(&mut steps, 1);
+        assert!(matches!(schedule.ended(0), Some(Ended::Panicked(_))));
+        assert!(matches!(schedule.ended(1), Some(Ended::Skipped { .. })));
+    }
+
+    #[test]
+    fn a_blocked_step_never_starts() {
+        let mut steps = numbers(&[&[], &[0]]);
+        let mut schedule = Schedule::new(2, 4);
+        schedule.block(0, "auth".into());
+        let mut cx = Context::from_waker(Waker::noop());
+        while schedule.advance(&mut steps, &mut cx) {}
+        assert!(steps.started.is_empty());
+        assert!(matches!(
+            schedule.ended(1),
+            Some(Ended::Skipped { root: Blocker::Named(name), .. }) if name == "auth"
+        ));
+    }
+}
