@@ -209,3 +209,64 @@ async fn other_requests_pass_through_untouched() {
     let answer = support::send(addr, Method::GET, "/$batch", &[]).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn batch_problems_follow_the_layers_policy() {
+    use tower_failed_dependency::batch::BatchLayer;
+    use tower_failed_dependency::StatusPolicy;
+
+    // Strict maps refusals to their own status, yet a part not run stays a
+    // 424: the batch formats require it.
+    let policy = StatusPolicy::builder()
+        .strict()
+        .type_base("https://errors.example.com/")
+        .on_problem(|problem| {
+            problem.insert_member("trace_id", "t-7").unwrap();
+        })
+        .build()
+        .unwrap();
+    let addr = users::serve_with(BatchLayer::new().policy(policy))
+        .await
+        .unwrap();
+    let batch = json!({"requests": [
+        {"id": "1", "method": "POST", "url": "/users",
+         "headers": {"content-type": "application/json"}, "body": {"email": "taken@example.com"}},
+        {"id": "2", "method": "PATCH", "url": "/users/taken@example.com", "dependsOn": ["1"],
+         "headers": {"content-type": "application/json"}, "body": {"display_name": "T"}},
+        {"id": "3", "method": "GET", "url": "/explode"}
+    ]});
+    let answer = post_batch(addr, batch.to_string(), &[("x-request-id", "batch-7")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let parts = by_id(&answer);
+
+    let skipped = &parts["2"];
+    assert_eq!(skipped["status"], 424);
+    let problem = &skipped["body"];
+    assert_eq!(problem["type"], "https://errors.example.com/rejected");
+    assert_eq!(problem["status"], 424);
+    assert_eq!(problem["trace_id"], "t-7");
+    assert_eq!(problem["request_id"], "batch-7");
+    assert_eq!(problem["dependency"], "1");
+    assert_eq!(problem["dependency_status"], 409);
+    assert_eq!(problem["root_cause"], "1");
+
+    let failed = &parts["3"];
+    assert_eq!(failed["status"], 500);
+    assert_eq!(
+        failed["headers"]["content-type"],
+        "application/problem+json"
+    );
+    let problem = &failed["body"];
+    assert_eq!(problem["type"], "https://errors.example.com/internal");
+    assert_eq!(problem["status"], 500);
+    assert_eq!(problem["trace_id"], "t-7");
+    assert_eq!(
+        problem["detail"],
+        "The server could not complete the request."
+    );
+    assert!(
+        !answer.text().contains("always panics"),
+        "the panic's message is logged, never rendered: {}",
+        answer.text()
+    );
+}

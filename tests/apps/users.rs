@@ -21,10 +21,10 @@ use tower::Layer;
 use tower_failed_dependency::batch::{Batch, BatchLayer};
 use tower_failed_dependency::{Dependencies, Problem};
 
-/// The users API with its batch endpoint at `/$batch`. The batch layer
+/// The users API with its batch endpoint behind `layer`. The batch layer
 /// wraps the whole router (not `Router::layer`, which wraps each route), so
 /// that every part is routed like a request of its own.
-pub fn app() -> Batch<Router> {
+pub fn app_with(layer: BatchLayer) -> Batch<Router> {
     let router = Router::new()
         .route("/users", post(create))
         .route("/users/{email}", patch(update))
@@ -32,7 +32,7 @@ pub fn app() -> Batch<Router> {
         .route("/health", get(|| async { Json(json!({"status": "up"})) }))
         .route("/whoami", get(whoami))
         .route("/explode", get(explode));
-    BatchLayer::new().layer(router)
+    layer.layer(router)
 }
 
 #[derive(Deserialize)]
@@ -97,9 +97,14 @@ pub const VECTOR: &str = include_str!("../../tests/fixtures/batch-create-then-up
 
 /// Serves the users API on 127.0.0.1; returns its address.
 pub async fn serve() -> std::io::Result<std::net::SocketAddr> {
+    serve_with(BatchLayer::new()).await
+}
+
+/// Serves the users API behind `layer` on 127.0.0.1; returns its address.
+pub async fn serve_with(layer: BatchLayer) -> std::io::Result<std::net::SocketAddr> {
     let app = tower::ServiceBuilder::new()
         .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
-        .service(app());
+        .service(app_with(layer));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let make = axum::ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service(app);
