@@ -3,6 +3,7 @@ use std::sync::Arc;
 use http::HeaderName;
 use tower_layer::Layer;
 
+use super::config::Config;
 use super::Batch;
 use crate::policy::{StatusPolicy, X_REQUEST_ID};
 
@@ -11,20 +12,6 @@ use crate::policy::{StatusPolicy, X_REQUEST_ID};
 #[derive(Debug, Clone)]
 pub struct BatchLayer {
     config: Arc<Config>,
-}
-
-/// What a layer and every service it builds share.
-#[derive(Debug, Clone)]
-pub(super) struct Config {
-    pub(super) path: String,
-    pub(super) max_parts: usize,
-    pub(super) max_body: usize,
-    pub(super) part_body_limit: usize,
-    pub(super) concurrency: usize,
-    pub(super) copy_headers: Vec<HeaderName>,
-    pub(super) multi_status: bool,
-    pub(super) policy: StatusPolicy,
-    pub(super) request_id_header: HeaderName,
 }
 
 impl BatchLayer {
@@ -108,6 +95,14 @@ impl BatchLayer {
 impl Default for BatchLayer {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<S> Batch<S> {
+    /// A batch endpoint at `/$batch` with the default limits; the same as
+    /// [`BatchLayer::new`].
+    pub fn layer() -> BatchLayer {
+        BatchLayer::new()
     }
 }
 

@@ -82,6 +82,7 @@
 //! # }
 //! ```
 
+mod config;
 mod future;
 mod layer;
 mod plan;

@@ -14,7 +14,7 @@ use http::{Extensions, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
-use super::layer::Config;
+use super::config::Config;
 use super::plan::{self, Invalid, Limits, Part};
 use super::responses::{Answer, Responses};
 use crate::body::ResponseBody;

@@ -5,12 +5,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use tower_service::Service;
 
-use super::layer::Config;
-use super::{BatchLayer, ResponseFuture};
+use super::config::Config;
+use super::ResponseFuture;
 use crate::body::ResponseBody;
 use crate::outcome::BoxError;
 
-/// The service built by [`BatchLayer`]. See the [module docs](crate::batch).
+/// The service built by [`BatchLayer`](super::BatchLayer). See the [module docs](crate::batch).
 #[derive(Debug, Clone)]
 pub struct Batch<S> {
     inner: S,
@@ -20,12 +20,6 @@ pub struct Batch<S> {
 impl<S> Batch<S> {
     pub(super) fn new(inner: S, config: Arc<Config>) -> Self {
         Self { inner, config }
-    }
-
-    /// A batch endpoint at `/$batch` with the default limits; the same as
-    /// [`BatchLayer::new`].
-    pub fn layer() -> BatchLayer {
-        BatchLayer::new()
     }
 
     /// The inner service.

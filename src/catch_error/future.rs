@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use http::{Extensions, Response};
 use pin_project_lite::pin_project;
 
-use super::layer::Config;
+use super::config::Config;
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Failure};
 use crate::policy::{send, Incident, ReplyTo};

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use http::HeaderName;
 use tower_layer::Layer;
 
+use super::config::Config;
 use super::CatchError;
 use crate::outcome::Name;
 use crate::policy::{StatusPolicy, X_REQUEST_ID};
@@ -12,14 +13,6 @@ use crate::policy::{StatusPolicy, X_REQUEST_ID};
 #[derive(Debug, Clone)]
 pub struct CatchErrorLayer {
     config: Arc<Config>,
-}
-
-/// What a layer and every service it builds share.
-#[derive(Debug, Clone)]
-pub(super) struct Config {
-    pub(super) dependency: Name,
-    pub(super) policy: StatusPolicy,
-    pub(super) request_id_header: HeaderName,
 }
 
 impl CatchErrorLayer {
@@ -49,6 +42,14 @@ impl CatchErrorLayer {
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(Arc::make_mut(&mut self.config));
         self
+    }
+}
+
+impl<S> CatchError<S> {
+    /// A layer whose errors are failures of `dependency`; the same as
+    /// [`CatchErrorLayer::new`].
+    pub fn layer(dependency: impl Into<Name>) -> CatchErrorLayer {
+        CatchErrorLayer::new(dependency)
     }
 }
 

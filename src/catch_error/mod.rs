@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+mod config;
 mod future;
 mod layer;
 mod service;

@@ -6,13 +6,13 @@ use http::{Request, Response};
 use tower::ServiceExt;
 use tower_service::Service;
 
-use super::layer::Config;
-use super::{CatchErrorLayer, ResponseFuture};
+use super::config::Config;
+use super::ResponseFuture;
 use crate::body::ResponseBody;
-use crate::outcome::{BoxError, Name};
+use crate::outcome::BoxError;
 use crate::policy::ReplyTo;
 
-/// The service built by [`CatchErrorLayer`]. See the
+/// The service built by [`CatchErrorLayer`](super::CatchErrorLayer). See the
 /// [module docs](crate::catch_error).
 #[derive(Debug, Clone)]
 pub struct CatchError<S> {
@@ -23,12 +23,6 @@ pub struct CatchError<S> {
 impl<S> CatchError<S> {
     pub(super) fn new(inner: S, config: Arc<Config>) -> Self {
         Self { inner, config }
-    }
-
-    /// A layer whose errors are failures of `dependency`; the same as
-    /// [`CatchErrorLayer::new`].
-    pub fn layer(dependency: impl Into<Name>) -> CatchErrorLayer {
-        CatchErrorLayer::new(dependency)
     }
 
     /// The inner service.

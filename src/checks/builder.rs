@@ -6,7 +6,7 @@ use http::HeaderName;
 use super::graph::{self, Dep, GraphError};
 use super::prerequisite::{ErasedPrerequisite, Prerequisite};
 use super::run::{Node, Plan, Step};
-use super::CheckedLayer;
+use super::{Checked, CheckedLayer};
 use crate::outcome::Name;
 use crate::policy::StatusPolicy;
 use crate::requirements::Requirements;
@@ -44,6 +44,15 @@ struct Declaration {
     after: Vec<Name>,
     timeout: Duration,
     check: Arc<dyn ErasedPrerequisite>,
+}
+
+impl<S> Checked<S> {
+    /// A layer with no checks or requirements yet, to declare them on; the
+    /// same as starting from
+    /// [`DependencyLayer::check`](crate::DependencyLayer::check).
+    pub fn layer() -> ChecksBuilder {
+        ChecksBuilder::new(Requirements::default())
+    }
 }
 
 impl ChecksBuilder {
@@ -112,7 +121,7 @@ impl ChecksBuilder {
     }
 
     /// Requires `name` to have been recorded as succeeded by an outer layer;
-    /// see [`DependencyLayer::require`]. Checks may run
+    /// see [`DependencyLayer::require`](crate::DependencyLayer::require). Checks may run
     /// [`after`](Self::after) it.
     pub fn require(mut self, name: impl Into<Name>) -> Self {
         let name = name.into();
@@ -123,14 +132,14 @@ impl ChecksBuilder {
     }
 
     /// The policy that maps failures to statuses; see
-    /// [`DependencyLayer::policy`].
+    /// [`DependencyLayer::policy`](crate::DependencyLayer::policy).
     pub fn policy(mut self, policy: StatusPolicy) -> Self {
         self.requirements.policy = policy;
         self
     }
 
     /// The request header whose id is echoed in problems; see
-    /// [`DependencyLayer::request_id_header`].
+    /// [`DependencyLayer::request_id_header`](crate::DependencyLayer::request_id_header).
     pub fn request_id_header(mut self, header: HeaderName) -> Self {
         self.requirements.request_id_header = header;
         self

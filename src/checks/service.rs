@@ -6,7 +6,7 @@ use tower_service::Service;
 
 use super::prerequisite::RequestHead;
 use super::run::{Plan, Run};
-use super::{ChecksBuilder, ResponseFuture};
+use super::ResponseFuture;
 use crate::body::ResponseBody;
 use crate::outcome::Dependencies;
 use crate::requirements::Requirements;
@@ -27,13 +27,6 @@ impl<S> Checked<S> {
             requirements,
             plan,
         }
-    }
-
-    /// A layer with no checks or requirements yet, to declare them on; the
-    /// same as starting from
-    /// [`DependencyLayer::check`](crate::DependencyLayer::check).
-    pub fn layer() -> ChecksBuilder {
-        ChecksBuilder::new(Requirements::default())
     }
 
     /// The inner service.

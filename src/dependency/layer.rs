@@ -63,6 +63,13 @@ impl DependencyLayer {
     }
 }
 
+impl<S> Dependency<S> {
+    /// A layer with no requirements yet; same as [`DependencyLayer::new`].
+    pub fn layer() -> DependencyLayer {
+        DependencyLayer::new()
+    }
+}
+
 impl Default for DependencyLayer {
     fn default() -> Self {
         Self::new()

@@ -4,13 +4,13 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::{DependencyLayer, ResponseFuture};
+use super::ResponseFuture;
 use crate::body::ResponseBody;
 use crate::outcome::Dependencies;
 use crate::policy::ReplyTo;
 use crate::requirements::Requirements;
 
-/// The service built by [`DependencyLayer`]. See the
+/// The service built by [`DependencyLayer`](super::DependencyLayer). See the
 /// [module docs](crate::dependency).
 #[derive(Debug, Clone)]
 pub struct Dependency<S> {
@@ -24,11 +24,6 @@ impl<S> Dependency<S> {
             inner,
             requirements,
         }
-    }
-
-    /// A layer with no requirements yet; same as [`DependencyLayer::new`].
-    pub fn layer() -> DependencyLayer {
-        DependencyLayer::new()
     }
 
     /// The inner service.

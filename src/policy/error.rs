@@ -22,7 +22,7 @@
 use http::{Extensions, Response};
 
 use super::events;
-use super::render::Incident;
+use super::incident::Incident;
 use super::status::StatusPolicy;
 use crate::outcome::{Failure, Name};
 use crate::problem::ProblemBody;

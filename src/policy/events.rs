@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use super::render::Incident;
+use super::incident::Incident;
 
 pub(crate) const PREREQUISITE_FAILED: &str = "a prerequisite failed";
 pub(crate) const UNEVALUATED: &str =

@@ -2,14 +2,14 @@
 //!
 //! | failure kind | default | [`strict`](StatusPolicy::strict) |
 //! |---|---|---|
-//! | [`Rejected(s)`](FailureKind::Rejected) | 424 | `s` (the prerequisite's own status) |
-//! | [`InvalidInput`](FailureKind::InvalidInput) | 400 | 400 |
-//! | [`Unprocessable`](FailureKind::Unprocessable) | 422 | 422 |
-//! | [`PreconditionRequired`](FailureKind::PreconditionRequired) | 428 | 428 |
-//! | [`Unavailable`](FailureKind::Unavailable) | 503 + `Retry-After` | 503 + `Retry-After` |
-//! | [`Timeout`](FailureKind::Timeout) | 504 | 504 |
-//! | [`BadGateway`](FailureKind::BadGateway) | 502 | 502 |
-//! | [`Internal`](FailureKind::Internal) | 500 | 500 |
+//! | [`Rejected(s)`](crate::FailureKind::Rejected) | 424 | `s` (the prerequisite's own status) |
+//! | [`InvalidInput`](crate::FailureKind::InvalidInput) | 400 | 400 |
+//! | [`Unprocessable`](crate::FailureKind::Unprocessable) | 422 | 422 |
+//! | [`PreconditionRequired`](crate::FailureKind::PreconditionRequired) | 428 | 428 |
+//! | [`Unavailable`](crate::FailureKind::Unavailable) | 503 + `Retry-After` | 503 + `Retry-After` |
+//! | [`Timeout`](crate::FailureKind::Timeout) | 504 | 504 |
+//! | [`BadGateway`](crate::FailureKind::BadGateway) | 502 | 502 |
+//! | [`Internal`](crate::FailureKind::Internal) | 500 | 500 |
 //!
 //! The builder refuses mappings that misuse a status, naming the one that fits:
 //!
@@ -44,6 +44,7 @@
 mod builder;
 mod error;
 pub(crate) mod events;
+mod incident;
 mod render;
 mod reply;
 mod request_id;
@@ -53,7 +54,8 @@ pub use self::builder::{PolicyError, StatusPolicyBuilder};
 pub use self::error::DependencyError;
 pub use self::status::{Guard, StatusPolicy};
 
-pub(crate) use self::render::{rendered_here, send, Incident};
+pub(crate) use self::incident::Incident;
+pub(crate) use self::render::{rendered_here, send};
 pub(crate) use self::reply::ReplyTo;
 #[cfg_attr(not(feature = "gateway"), allow(unused_imports))]
 pub(crate) use self::request_id::sanitized_value;

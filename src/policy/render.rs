@@ -14,48 +14,10 @@ use http::{Extensions, Response, StatusCode};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::events;
+use super::incident::Incident;
 use super::status::StatusPolicy;
 use crate::outcome::{Dependencies, Failure, FailureKind};
 use crate::problem::{to_json, Accept, Problem, ProblemBody, Serialized};
-
-/// What went wrong, borrowed from wherever it was found.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Incident<'a> {
-    /// The prerequisite named in the problem; none for a bare 424.
-    pub(crate) dependency: Option<&'a str>,
-    pub(crate) failure: &'a Failure,
-    /// A status the answer's format prescribes, whatever the policy maps the
-    /// failure to (a batch part not run is a 424 in every batch format).
-    pub(crate) status: Option<StatusCode>,
-    /// The record whose skipped dependents the problem lists.
-    pub(crate) record: Option<&'a Dependencies>,
-    /// Extension members the middleware adds (a batch's `root_cause`,
-    /// `part`, `field`), written after the crate's own.
-    pub(crate) members: &'a [(&'static str, &'a str)],
-    pub(crate) request_id: Option<&'a str>,
-    /// What the log event says happened.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) event: &'static str,
-}
-
-impl<'a> Incident<'a> {
-    /// `failure` of `dependency`, logged as `event`; nothing else known.
-    pub(crate) fn new(
-        dependency: Option<&'a str>,
-        failure: &'a Failure,
-        event: &'static str,
-    ) -> Self {
-        Self {
-            dependency,
-            failure,
-            status: None,
-            record: None,
-            members: &[],
-            request_id: None,
-            event,
-        }
-    }
-}
 
 /// Marks a response whose problem a layer of this crate rendered, so that
 /// enclosing layers neither render it again nor take its 424 for a bare one.

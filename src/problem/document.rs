@@ -78,7 +78,7 @@ impl Problem {
     }
 
     /// Sets the `status`. It must equal the status of the response that
-    /// carries the problem; [`Problem::into_response`] sees to that.
+    /// carries the problem; the response built from it sees to that.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self

@@ -1,0 +1,12 @@
+use http::HeaderName;
+
+use crate::outcome::Name;
+use crate::policy::StatusPolicy;
+
+/// What a layer and every service it builds share.
+#[derive(Debug, Clone)]
+pub(super) struct Config {
+    pub(super) dependency: Name,
+    pub(super) policy: StatusPolicy,
+    pub(super) request_id_header: HeaderName,
+}
