@@ -27,8 +27,8 @@ use support::xml::{parse, Element};
 use support::{send, send_body, Answer};
 use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
 use tower_failed_dependency::batch::BatchLayer;
-use tower_failed_dependency::checks::RequestHead;
 use tower_failed_dependency::catch_error::CatchErrorLayer;
+use tower_failed_dependency::checks::RequestHead;
 use tower_failed_dependency::problem::{Problem, ProblemFormat};
 use tower_failed_dependency::{DependencyError, DependencyLayer, Failure, StatusPolicy};
 
