@@ -2,13 +2,13 @@
 //! met: the refusal path of [`DependencyLayer`](crate::DependencyLayer),
 //! with or without checks of its own.
 
-use http::{Extensions, HeaderMap, HeaderName, Response, StatusCode};
+use http::{Extensions, HeaderMap, HeaderName, Method, Response, StatusCode, Uri};
 
 use crate::body::ResponseBody;
 use crate::outcome::{Dependencies, Failure, Name, Outcome};
 use crate::policy::{
-    events, rendered_here, sanitized, send, DependencyError, Guard, Incident, ReplyTo,
-    StatusPolicy, X_REQUEST_ID,
+    events, rendered_here, sanitized, send, send_over, trace_id_of, DependencyError, Guard,
+    Incident, ReplyTo, RequestParts, StatusPolicy, X_REQUEST_ID,
 };
 use crate::problem::Accept;
 
@@ -63,22 +63,30 @@ impl Requirements {
         })
     }
 
-    /// The answer to a request whose head holds `headers` and `extensions`
-    /// when a required prerequisite is not met: the policy's problem for
+    /// The answer to a request whose head is `method`, `uri`, `headers`
+    /// and `extensions` when a required prerequisite is not met: the policy's problem for
     /// the first one, echoing the request id, in the form the request's
     /// `Accept` prefers. Its extensions are the request's, emptied, so that
     /// their storage is reused. `None`, with nothing touched, when every
     /// requirement is met.
     pub(crate) fn refusal<B>(
         &self,
+        method: &Method,
+        uri: &Uri,
         headers: &HeaderMap,
         extensions: &mut Extensions,
     ) -> Option<Response<ResponseBody<B>>> {
         let record = extensions.get::<Dependencies>();
         let unmet = self.first_unmet(record)?;
+        let request = RequestParts::new(method, uri, headers, extensions);
+        let trace_id = trace_id_of(headers);
+        let trace_id = trace_id.as_ref().map(|id| id.as_str());
+        let request_id = sanitized(headers, &self.request_id_header);
         let incident = |dependency, failure, event| Incident {
             record,
-            request_id: sanitized(headers, &self.request_id_header),
+            request_id,
+            trace_id,
+            request: Some(&request),
             ..Incident::new(Some(dependency), failure, event)
         };
         let policy = &self.policy;
@@ -122,14 +130,25 @@ impl Requirements {
             return response.map(ResponseBody::inner);
         }
         let request_id = reply_to.request_id();
+        let trace_id = reply_to.trace_id();
+        let request = reply_to.request();
+        let answering = |incident: Incident<'_>| {
+            self.policy.render(&Incident {
+                request_id,
+                trace_id: trace_id.as_ref().map(|id| id.as_str()),
+                request: request.as_ref(),
+                ..incident
+            })
+        };
         let serialized = if let Some(error) = extensions.get::<DependencyError>() {
-            self.policy.render(&error.incident(request_id))
+            answering(error.incident())
         } else if response.status() == StatusCode::FAILED_DEPENDENCY {
             match self.policy.guard() {
-                Guard::Enforce => self.policy.render(&Incident {
-                    request_id,
-                    ..Incident::new(None, &Failure::internal(), events::UNNAMED_424)
-                }),
+                Guard::Enforce => answering(Incident::new(
+                    None,
+                    &Failure::internal(),
+                    events::UNNAMED_424,
+                )),
                 Guard::Warn => {
                     events::unnamed_424_let_through(request_id);
                     return response.map(ResponseBody::inner);
@@ -138,14 +157,10 @@ impl Requirements {
         } else {
             return response.map(ResponseBody::inner);
         };
-        // The inner response is replaced whole; its extensions (with the
-        // typed error, for outer layers and tests) are kept.
-        let extensions = response.into_parts().0.extensions;
-        send(
-            serialized,
-            reply_to.accept(),
-            extensions,
-            ResponseBody::whole,
-        )
+        // The inner response's body is replaced; its headers (but for those
+        // that describe the body) and its extensions (with the typed error,
+        // for outer layers and tests) are kept.
+        let head = response.into_parts().0;
+        send_over(serialized, reply_to.accept(), head, ResponseBody::whole)
     }
 }

@@ -307,8 +307,14 @@ proptest! {
         let json = serde_json::to_vec(&problem).unwrap();
         let back: Problem = serde_json::from_slice(&json).unwrap();
         prop_assert_eq!(back.status(), Some(status));
-        // Without a title of its own, `about:blank` takes the reason phrase.
-        let expected_title = title.as_deref().or(status.canonical_reason());
+        // Without a title of its own, `about:blank` takes the reason phrase,
+        // RFC 9110's (which renamed 413 and 422).
+        let phrase = match status.as_u16() {
+            413 => Some("Content Too Large"),
+            422 => Some("Unprocessable Content"),
+            _ => status.canonical_reason(),
+        };
+        let expected_title = title.as_deref().or(phrase);
         prop_assert_eq!(back.title(), expected_title);
         prop_assert_eq!(back.detail(), detail.as_deref());
         let read: Vec<(String, Value)> =

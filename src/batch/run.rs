@@ -19,8 +19,8 @@ use super::plan::{self, Invalid, Limits, Part};
 use super::responses::{Answer, Responses};
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
-use crate::policy::{send, Incident, ReplyTo};
-use crate::problem::{to_json, Serialized};
+use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
+use crate::problem::{to_json, Accept, Serialized};
 use crate::schedule::{Blocker, Ended, Schedule, StepFuture, Steps};
 
 /// What the log event of a refused batch says happened.
@@ -49,13 +49,13 @@ where
     ResBody::Error: Into<BoxError>,
 {
     let (head, body) = request.into_parts();
-    let reply_to = ReplyTo::of(&head.headers, &config.request_id_header);
+    let outer = Outer::of(&head, &config);
     let body = match Limited::new(body, config.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
-            return refuse(&config, &Invalid::too_large(config.max_body), &reply_to)
+            return refuse(&config, &Invalid::too_large(config.max_body), &outer)
         }
-        Err(_) => return refuse(&config, &Invalid::unreadable(), &reply_to),
+        Err(_) => return refuse(&config, &Invalid::unreadable(), &outer),
     };
     let limits = Limits {
         max_parts: config.max_parts,
@@ -63,10 +63,10 @@ where
     };
     let parts = match plan::plan(&body, &limits) {
         Ok(parts) => parts,
-        Err(invalid) => return refuse(&config, &invalid, &reply_to),
+        Err(invalid) => return refuse(&config, &invalid, &outer),
     };
     let ended = run(inner, &parts, &head, &config).await;
-    let answers = answers(&parts, ended, &config, reply_to.request_id());
+    let answers = answers(&parts, ended, &config, &outer);
     let record = record(&parts, &answers);
     let body = to_json(&Responses {
         parts: &parts,
@@ -85,24 +85,53 @@ where
     response
 }
 
+/// What the batch's problems say of the outer request: its id, its trace id,
+/// the form it accepts, and its head for the policy's hook.
+struct Outer<'a> {
+    request_id: Option<&'a str>,
+    trace_id: Option<TraceId>,
+    accept: Accept,
+    request: RequestParts<'a>,
+}
+
+impl<'a> Outer<'a> {
+    fn of(head: &'a Head, config: &Config) -> Self {
+        Self {
+            request_id: sanitized(&head.headers, &config.request_id_header),
+            trace_id: trace_id_of(&head.headers),
+            accept: Accept::of(&head.headers),
+            request: RequestParts::new(&head.method, &head.uri, &head.headers, &head.extensions),
+        }
+    }
+
+    /// `incident`, answering the outer request.
+    fn answering(&'a self, incident: Incident<'a>) -> Incident<'a> {
+        Incident {
+            request_id: self.request_id,
+            trace_id: self.trace_id.as_ref().map(TraceId::as_str),
+            request: Some(&self.request),
+            ..incident
+        }
+    }
+}
+
 /// The problem answering a batch refused before anything ran, written by
 /// the policy in the form the outer request's `Accept` prefers, naming the
 /// part and the field at fault.
-fn refuse<B>(config: &Config, invalid: &Invalid, reply_to: &ReplyTo) -> Response<ResponseBody<B>> {
+fn refuse<B>(config: &Config, invalid: &Invalid, outer: &Outer<'_>) -> Response<ResponseBody<B>> {
     let failure = Failure::invalid_input().with_detail(invalid.to_string());
     let part = invalid.part_id().map(|id| ("part", id));
     let field = invalid.field().map(|field| ("field", field));
     let members: Vec<(&'static str, &str)> = part.into_iter().chain(field).collect();
-    let incident = Incident {
+    let incident = outer.answering(Incident {
         status: Some(invalid.status()),
         members: &members,
-        request_id: reply_to.request_id(),
         ..Incident::new(None, &failure, REFUSED)
-    };
+    });
     let serialized = config.policy.render(&incident);
     send(
         serialized,
-        reply_to.accept(),
+        &outer.accept,
         Extensions::new(),
         ResponseBody::whole,
     )
@@ -248,30 +277,28 @@ fn answers(
     parts: &[Part],
     ended: Vec<Option<Ended<Called>>>,
     config: &Config,
-    request_id: Option<&str>,
+    outer: &Outer<'_>,
 ) -> Vec<Answer> {
     let mut answers: Vec<Answer> = Vec::with_capacity(parts.len());
     for (i, ended) in ended.into_iter().enumerate() {
         let answer = match ended {
             Some(Ended::Ran(Ok(answer))) => answer,
             Some(Ended::Ran(Err(error))) => {
-                failed(config, Failure::internal().with_source(error), request_id)
+                failed(config, Failure::internal().with_source(error), outer)
             }
-            Some(Ended::Panicked(panicked)) => failed(
-                config,
-                Failure::internal().with_source(panicked),
-                request_id,
-            ),
+            Some(Ended::Panicked(panicked)) => {
+                failed(config, Failure::internal().with_source(panicked), outer)
+            }
             Some(Ended::Skipped {
                 dependency: Blocker::Step(dependency),
                 root: Blocker::Step(root),
             }) => {
                 // Dependencies are earlier parts, so their answers are known.
                 let status = answers[dependency].status;
-                not_run(config, parts, i, (dependency, status), root, request_id)
+                not_run(config, parts, i, (dependency, status), root, outer)
             }
             // Every part settles, and none is blocked by a name.
-            Some(Ended::Skipped { .. }) | None => failed(config, Failure::internal(), request_id),
+            Some(Ended::Skipped { .. }) | None => failed(config, Failure::internal(), outer),
         };
         answers.push(answer);
     }
@@ -280,11 +307,8 @@ fn answers(
 
 /// The 500 of a part that failed or panicked: logged with its source by the
 /// policy, nothing of why rendered.
-fn failed(config: &Config, failure: Failure, request_id: Option<&str>) -> Answer {
-    let incident = Incident {
-        request_id,
-        ..Incident::new(None, &failure, PART_FAILED)
-    };
+fn failed(config: &Config, failure: Failure, outer: &Outer<'_>) -> Answer {
+    let incident = outer.answering(Incident::new(None, &failure, PART_FAILED));
     problem(config.policy.render(&incident), None)
 }
 
@@ -296,7 +320,7 @@ fn not_run(
     i: usize,
     (dependency, status): (usize, StatusCode),
     root: usize,
-    request_id: Option<&str>,
+    outer: &Outer<'_>,
 ) -> Answer {
     let (id, dependency_id) = (&parts[i].id, &parts[dependency].id);
     let failure = Failure::new(FailureKind::Rejected(status)).with_detail(format!(
@@ -304,12 +328,11 @@ fn not_run(
         status.as_u16()
     ));
     let members = [("root_cause", parts[root].id.as_str())];
-    let incident = Incident {
+    let incident = outer.answering(Incident {
         status: Some(StatusCode::FAILED_DEPENDENCY),
         members: &members,
-        request_id,
         ..Incident::new(Some(dependency_id), &failure, PART_NOT_RUN)
-    };
+    });
     problem(config.policy.render_quietly(&incident), Some(root))
 }
 

@@ -55,7 +55,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let reply_to = ReplyTo::of(request.headers(), &self.config.request_id_header);
+        let config = &self.config;
+        let reply_to = ReplyTo::of(&request, &config.request_id_header, &config.policy);
         ResponseFuture::new(
             self.inner.clone().oneshot(request),
             Arc::clone(&self.config),

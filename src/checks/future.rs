@@ -112,14 +112,24 @@ where
                     drop(run);
                     let mut parts = head.into_parts();
                     verdict.record_into(&mut parts.extensions);
-                    let refusal = requirements.refusal(&parts.headers, &mut parts.extensions);
+                    let refusal = requirements.refusal(
+                        &parts.method,
+                        &parts.uri,
+                        &parts.headers,
+                        &mut parts.extensions,
+                    );
                     if let Some(refusal) = refusal {
                         return Poll::Ready(Ok(refusal));
                     }
-                    let reply_to = ReplyTo::of(&parts.headers, &requirements.request_id_header);
+                    let request = Request::from_parts(parts, body);
+                    let reply_to = ReplyTo::of(
+                        &request,
+                        &requirements.request_id_header,
+                        &requirements.policy,
+                    );
                     state.set(State::Ready {
                         inner,
-                        request: Request::from_parts(parts, body),
+                        request,
                         requirements,
                         reply_to,
                     });

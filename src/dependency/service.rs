@@ -59,14 +59,24 @@ where
         // Taken out (a pointer-sized move) so that, when the request is
         // refused, its storage becomes the response's without an allocation.
         let mut extensions = std::mem::take(request.extensions_mut());
-        if let Some(refusal) = requirements.refusal(request.headers(), &mut extensions) {
+        let refusal = requirements.refusal(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &mut extensions,
+        );
+        if let Some(refusal) = refusal {
             return ResponseFuture::reject(refusal);
         }
         if extensions.get::<Dependencies>().is_none() {
             extensions.insert(Dependencies::new());
         }
         *request.extensions_mut() = extensions;
-        let reply_to = ReplyTo::of(request.headers(), &requirements.request_id_header);
+        let reply_to = ReplyTo::of(
+            &request,
+            &requirements.request_id_header,
+            &requirements.policy,
+        );
         let future = self.inner.call(request);
         ResponseFuture::inner(future, Arc::clone(requirements), reply_to)
     }

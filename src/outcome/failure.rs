@@ -27,7 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 
 use super::cause::Cause;
 
@@ -131,6 +131,38 @@ pub struct Failure {
     retry_after: Option<Duration>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
     cause: Option<Arc<Cause>>,
+    /// What few failures carry, kept apart so that a failure stays small.
+    extra: Option<Arc<Extra>>,
+}
+
+/// The rarely set parts of a failure.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    errors: Vec<FieldError>,
+    challenge: Option<HeaderValue>,
+    allow: Option<HeaderValue>,
+}
+
+/// One thing wrong with the request's input, rendered as an item of the
+/// problem's `errors` member, as in RFC 9457 §3's example:
+/// `{"detail": "must be a positive integer", "pointer": "#/age"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pointer: Cow<'static, str>,
+    detail: Cow<'static, str>,
+}
+
+impl FieldError {
+    /// A JSON Pointer (RFC 6901) as a URI fragment, `#/age`, to the member at
+    /// fault in the request's body.
+    pub fn pointer(&self) -> &str {
+        &self.pointer
+    }
+
+    /// What is wrong with it, for the client.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl Failure {
@@ -143,6 +175,7 @@ impl Failure {
             retry_after: None,
             source: None,
             cause: None,
+            extra: None,
         }
     }
 
@@ -235,6 +268,68 @@ impl Failure {
         self
     }
 
+    /// Adds an error in the request's input: `pointer` is a JSON Pointer as
+    /// a URI fragment (`#/items/0/quantity`), `detail` says what is wrong,
+    /// for the client. Rendered in order as the problem's `errors` member.
+    ///
+    /// ```
+    /// use tower_failed_dependency::Failure;
+    ///
+    /// let failure = Failure::unprocessable()
+    ///     .with_error("#/age", "must be a positive integer")
+    ///     .with_error("#/profile/color", "must be 'green', 'red' or 'blue'");
+    /// assert_eq!(failure.errors()[1].pointer(), "#/profile/color");
+    /// ```
+    pub fn with_error(
+        mut self,
+        pointer: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.extra_mut().errors.push(FieldError {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        });
+        self
+    }
+
+    /// The `WWW-Authenticate` challenge to send when this failure answers
+    /// 401 (under [`strict`](crate::StatusPolicy::strict), a refused `auth`
+    /// with 401 of its own): RFC 9110 §11.6.1 requires one there. It is sent
+    /// only on a 401.
+    pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
+        self.extra_mut().challenge = Some(challenge);
+        self
+    }
+
+    /// The `Allow` header to send when this failure answers 405: the methods
+    /// the target supports (RFC 9110 §15.5.6 requires it there). It is sent
+    /// only on a 405.
+    pub fn with_allow(mut self, methods: HeaderValue) -> Self {
+        self.extra_mut().allow = Some(methods);
+        self
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        Arc::make_mut(self.extra.get_or_insert_with(Default::default))
+    }
+
+    /// The errors in the request's input, in the order added.
+    pub fn errors(&self) -> &[FieldError] {
+        self.extra.as_deref().map_or(&[], |extra| &extra.errors)
+    }
+
+    /// The challenge sent on a 401, if any.
+    pub fn www_authenticate(&self) -> Option<&HeaderValue> {
+        self.extra
+            .as_deref()
+            .and_then(|extra| extra.challenge.as_ref())
+    }
+
+    /// The methods sent as `Allow` on a 405, if any.
+    pub fn allow(&self) -> Option<&HeaderValue> {
+        self.extra.as_deref().and_then(|extra| extra.allow.as_ref())
+    }
+
     /// The upstream's problem that caused this failure, if one was kept.
     pub fn cause(&self) -> Option<&Cause> {
         self.cause.as_deref()
@@ -284,6 +379,7 @@ impl fmt::Debug for Failure {
             .field("retry_after", &self.retry_after)
             .field("source", &self.source)
             .field("cause", &self.cause)
+            .field("extra", &self.extra)
             .finish()
     }
 }

@@ -28,5 +28,5 @@ mod failure;
 mod record;
 
 pub use self::cause::Cause;
-pub use self::failure::{BoxError, Failure, FailureKind};
+pub use self::failure::{BoxError, Failure, FailureKind, FieldError};
 pub use self::record::{Dependencies, Iter, Name, Outcome};

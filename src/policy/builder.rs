@@ -1,12 +1,14 @@
 //! [`StatusPolicyBuilder`]: a policy that refuses to misuse a status.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::StatusCode;
 
+use super::request::RequestParts;
 use super::status::{Guard, Preset, StatusPolicy};
 use crate::outcome::{Cause, FailureKind, Name};
-use crate::problem::Problem;
+use crate::problem::{MemberNameError, Problem};
 
 impl StatusPolicy {
     /// A builder starting from the default table.
@@ -118,13 +120,69 @@ impl StatusPolicyBuilder {
     }
 
     /// A hook run on every problem before it is written, to add members (a
-    /// trace id, a documentation link). The problem's `status` is restored
-    /// after the hook: it must equal the response's.
+    /// documentation link, a build id). The problem's `status` is restored
+    /// after the hook: it must equal the response's. Replaces any hook set
+    /// before.
     pub fn on_problem<F>(mut self, hook: F) -> Self
     where
         F: Fn(&mut Problem) + Send + Sync + 'static,
     {
+        self.policy.hook = Some(Arc::new(move |problem, _| hook(problem)));
+        self.policy.hook_reads_request = false;
+        self
+    }
+
+    /// As [`on_problem`](Self::on_problem), for a hook that reads the
+    /// request the problem answers (a tenant from its extensions, a link by
+    /// route). The request is `None` for a problem that answers no request
+    /// the crate saw (a panic caught by tower-http's `CatchPanicLayer`).
+    ///
+    /// A middleware whose problem may be written after the inner service
+    /// answered (a handler's `DependencyError`, a caught error) keeps a copy
+    /// of the request's head for the hook: with this hook, every request
+    /// pays for that copy (its headers and extensions are cloned).
+    ///
+    /// ```
+    /// use tower_failed_dependency::StatusPolicy;
+    ///
+    /// let policy = StatusPolicy::builder()
+    ///     .on_problem_with_request(|problem, request| {
+    ///         if let Some(request) = request {
+    ///             let route = request.uri().path().to_owned();
+    ///             problem.insert_member("route", route).unwrap();
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
+    pub fn on_problem_with_request<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync + 'static,
+    {
         self.policy.hook = Some(Arc::new(hook));
+        self.policy.hook_reads_request = true;
+        self
+    }
+
+    /// The member a problem's trace id is written as (default `trace_id`):
+    /// the trace-id (32 hex digits) of the current span's OpenTelemetry
+    /// context with the `opentelemetry` feature, or else of the request's
+    /// W3C `traceparent` header when it is valid. Never the whole header.
+    ///
+    /// `build` refuses a name that breaks RFC 9457's naming rule.
+    pub fn trace_id_member(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        match crate::problem::check_member_name(&name) {
+            Ok(()) => self.policy.trace_id_member = Some(name),
+            Err(error) => self.errors.push(PolicyError::MemberName(error)),
+        }
+        self
+    }
+
+    /// Writes no trace id.
+    pub fn without_trace_id(mut self) -> Self {
+        self.policy.trace_id_member = None;
         self
     }
 
@@ -134,7 +192,8 @@ impl StatusPolicyBuilder {
     ///
     /// The first mapping that misuses a status: 424 for anything but a
     /// refused prerequisite, a client error for a server-side failure (or the
-    /// reverse), or a status that is not an error.
+    /// reverse), or a status that is not an error; or a member name that
+    /// breaks RFC 9457's rule.
     pub fn build(mut self) -> Result<StatusPolicy, PolicyError> {
         match self.errors.drain(..).next() {
             Some(error) => Err(error),
@@ -166,6 +225,10 @@ pub enum PolicyError {
         /// Why the status does not fit.
         why: &'static str,
     },
+    /// A member name the policy writes breaks RFC 9457's naming rule or names
+    /// a standard member.
+    #[error(transparent)]
+    MemberName(#[from] MemberNameError),
 }
 
 fn check(kind: FailureKind, status: StatusCode) -> Result<(), PolicyError> {

@@ -60,11 +60,8 @@ impl DependencyError {
         &self.failure
     }
 
-    pub(crate) fn incident<'a>(&'a self, request_id: Option<&'a str>) -> Incident<'a> {
-        Incident {
-            request_id,
-            ..Incident::new(Some(&self.name), &self.failure, events::PREREQUISITE_FAILED)
-        }
+    pub(crate) fn incident(&self) -> Incident<'_> {
+        Incident::new(Some(&self.name), &self.failure, events::PREREQUISITE_FAILED)
     }
 }
 
@@ -74,7 +71,7 @@ impl DependencyError {
 impl From<DependencyError> for Response<ProblemBody> {
     fn from(error: DependencyError) -> Self {
         let mut extensions = Extensions::new();
-        let serialized = StatusPolicy::default().render_quietly(&error.incident(None));
+        let serialized = StatusPolicy::default().render_quietly(&error.incident());
         extensions.insert(error);
         serialized.into_response(extensions, ProblemBody::new)
     }

@@ -1,8 +1,11 @@
 //! The events the crate logs, with the `tracing` feature; nothing without it.
 
+use std::fmt;
+
 use http::StatusCode;
 
 use super::incident::Incident;
+use crate::outcome::{Failure, FailureKind};
 
 pub(crate) const PREREQUISITE_FAILED: &str = "a prerequisite failed";
 pub(crate) const UNEVALUATED: &str =
@@ -16,12 +19,14 @@ pub(crate) const UNNAMED_424: &str =
 /// (with the source error) for a server error.
 #[cfg(feature = "tracing")]
 pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
-    let kind = incident.failure.kind();
+    let kind = Kind(incident.failure.map(Failure::kind));
     let dependency = incident.dependency.unwrap_or_default();
     let request_id = incident.request_id.unwrap_or_default();
     let message = incident.event;
     if status.is_server_error() {
-        let source = std::error::Error::source(incident.failure);
+        let source = incident
+            .failure
+            .and_then(|failure| std::error::Error::source(failure));
         tracing::error!(
             dependency,
             kind = %kind,
@@ -38,6 +43,19 @@ pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
             request_id,
             "{message}"
         );
+    }
+}
+
+/// The kind of failure, as a log field: `status` for an answer that only
+/// has a status.
+struct Kind(Option<FailureKind>);
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(kind) => kind.fmt(f),
+            None => f.write_str("status"),
+        }
     }
 }
 

@@ -47,16 +47,21 @@ pub(crate) mod events;
 mod incident;
 mod render;
 mod reply;
+mod request;
 mod request_id;
 mod status;
+mod trace_id;
 
 pub use self::builder::{PolicyError, StatusPolicyBuilder};
 pub use self::error::DependencyError;
+pub use self::request::RequestParts;
 pub use self::status::{Guard, StatusPolicy};
 
 pub(crate) use self::incident::Incident;
-pub(crate) use self::render::{rendered_here, send};
-pub(crate) use self::reply::ReplyTo;
+pub(crate) use self::render::{rendered_here, send, send_over};
+pub(crate) use self::reply::{trace_id_of, ReplyTo};
 #[cfg_attr(not(feature = "gateway"), allow(unused_imports))]
 pub(crate) use self::request_id::sanitized_value;
 pub(crate) use self::request_id::{sanitized, X_REQUEST_ID};
+#[cfg_attr(not(feature = "batch"), allow(unused_imports))]
+pub(crate) use self::trace_id::TraceId;

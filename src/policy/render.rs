@@ -10,14 +10,15 @@
 use std::fmt;
 
 use bytes::Bytes;
+use http::header::{ALLOW, WWW_AUTHENTICATE};
 use http::{Extensions, Response, StatusCode};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::events;
 use super::incident::Incident;
 use super::status::StatusPolicy;
-use crate::outcome::{Dependencies, Failure, FailureKind};
-use crate::problem::{to_json, Accept, Problem, ProblemBody, Serialized};
+use crate::outcome::{Dependencies, Failure, FailureKind, FieldError};
+use crate::problem::{reason_phrase, to_json, Accept, Problem, ProblemBody, Serialized};
 
 /// Marks a response whose problem a layer of this crate rendered, so that
 /// enclosing layers neither render it again nor take its 424 for a bare one.
@@ -42,6 +43,26 @@ pub(crate) fn send<T>(
     serialized
         .negotiated(accept)
         .into_response(extensions, wrap)
+}
+
+/// As [`send`], in place of an answer whose head is `head`: its headers stay
+/// but for those describing the body the problem replaces, and its
+/// extensions stay.
+pub(crate) fn send_over<T>(
+    serialized: Serialized,
+    accept: &Accept,
+    head: http::response::Parts,
+    wrap: impl FnOnce(Bytes) -> T,
+) -> Response<T> {
+    let http::response::Parts {
+        headers,
+        mut extensions,
+        ..
+    } = head;
+    extensions.insert(RenderedHere);
+    serialized
+        .negotiated(accept)
+        .into_response_over(headers, extensions, wrap)
 }
 
 impl StatusPolicy {
@@ -75,10 +96,7 @@ impl StatusPolicy {
     /// the request is used here, so the request's storage can be reused for
     /// the response after.
     pub(crate) fn render_quietly(&self, incident: &Incident<'_>) -> Serialized {
-        let kind = incident.failure.kind();
-        let status = incident
-            .status
-            .unwrap_or_else(|| self.status_for(incident.dependency.unwrap_or_default(), kind));
+        let status = self.status_of(incident);
         let wire = Wire {
             policy: self,
             status,
@@ -90,15 +108,42 @@ impl StatusPolicy {
                 let mut problem = serde_json::to_value(&wire)
                     .and_then(serde_json::from_value::<Problem>)
                     .unwrap_or_else(|_| Problem::new(status));
-                hook(&mut problem);
+                hook(&mut problem, incident.request);
                 to_json(&problem.with_status(status))
             }
         };
-        let retry_after = match status {
-            StatusCode::SERVICE_UNAVAILABLE => incident.failure.retry_after(),
-            _ => None,
-        };
-        Serialized::json(status, body).retry_after(retry_after)
+        let mut serialized = Serialized::json(status, body);
+        if let Some(failure) = incident.failure {
+            // The headers a failure carries go only with the status that
+            // calls for them.
+            let passed = match status {
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    serialized = serialized.retry_after(failure.retry_after());
+                    None
+                }
+                StatusCode::UNAUTHORIZED => failure
+                    .www_authenticate()
+                    .map(|value| (WWW_AUTHENTICATE, value)),
+                StatusCode::METHOD_NOT_ALLOWED => failure.allow().map(|value| (ALLOW, value)),
+                _ => None,
+            };
+            if let Some((name, value)) = passed {
+                serialized = serialized.header(name, value.clone());
+            }
+        }
+        serialized
+    }
+
+    /// The status an incident answers with: the one its format prescribes,
+    /// or the policy's for its failure.
+    fn status_of(&self, incident: &Incident<'_>) -> StatusCode {
+        match (incident.status, incident.failure) {
+            (Some(status), _) => status,
+            (None, Some(failure)) => {
+                self.status_for(incident.dependency.unwrap_or_default(), failure.kind())
+            }
+            (None, None) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
@@ -114,57 +159,105 @@ impl Serialize for Wire<'_> {
         let Incident {
             dependency,
             failure,
+            detail,
             record,
             members,
             request_id,
+            trace_id,
             ..
         } = *self.incident;
-        let kind = failure.kind();
+        let status = self.status;
+        let kind = failure.map(Failure::kind);
         let mut map = serializer.serialize_map(None)?;
-        match self.policy.type_base() {
-            Some(base) => {
+        match (self.policy.type_base(), kind) {
+            (Some(base), Some(kind)) => {
                 map.serialize_entry("type", &format_args!("{base}{}", kind.slug()))?;
                 map.serialize_entry("title", title(kind))?;
             }
-            None => {
-                if let Some(reason) = self.status.canonical_reason() {
+            _ => {
+                if let Some(reason) = reason_phrase(status) {
                     map.serialize_entry("title", reason)?;
                 }
             }
         }
-        map.serialize_entry("status", &self.status.as_u16())?;
+        map.serialize_entry("status", &status.as_u16())?;
+        let shown = !status.is_server_error() || self.policy.shows_server_detail();
         let own_detail = failure
-            .detail()
-            .filter(|_| !self.status.is_server_error() || self.policy.shows_server_detail());
-        match own_detail {
-            Some(detail) => map.serialize_entry("detail", detail)?,
-            None => {
+            .and_then(Failure::detail)
+            .or(detail)
+            .filter(|_| shown);
+        match (own_detail, kind) {
+            (Some(detail), _) => map.serialize_entry("detail", detail)?,
+            (None, Some(kind)) => {
                 map.serialize_entry("detail", &format_args!("{}", Generic { kind, dependency }))?
             }
+            (None, None) if status.is_server_error() => {
+                map.serialize_entry("detail", SERVER_FAULT)?
+            }
+            (None, None) => {}
         }
         if let Some(dependency) = dependency {
             map.serialize_entry("dependency", dependency)?;
         }
-        if let Some(status) = failure.dependency_status() {
-            map.serialize_entry("dependency_status", &status.as_u16())?;
-        }
-        if let Some(code) = failure.code() {
-            map.serialize_entry("code", code)?;
+        if let Some(failure) = failure {
+            if let Some(status) = failure.dependency_status() {
+                map.serialize_entry("dependency_status", &status.as_u16())?;
+            }
+            if let Some(code) = failure.code() {
+                map.serialize_entry("code", code)?;
+            }
+            if !failure.errors().is_empty() {
+                map.serialize_entry("errors", &Errors(failure.errors()))?;
+            }
         }
         for (name, value) in members {
             map.serialize_entry(name, value)?;
         }
-        map.serialize_entry("retryable", &kind.is_retryable())?;
+        let retryable = match kind {
+            Some(kind) => kind.is_retryable(),
+            None => matches!(status.as_u16(), 408 | 429 | 503 | 504),
+        };
+        map.serialize_entry("retryable", &retryable)?;
         if let Some(request_id) = request_id {
             map.serialize_entry("request_id", request_id)?;
+        }
+        if let (Some(member), Some(trace_id)) = (self.policy.trace_id_member(), trace_id) {
+            map.serialize_entry(member, trace_id)?;
         }
         if let Some(record) = record.filter(|r| r.skipped().next().is_some()) {
             map.serialize_entry("skipped", &Skipped(record))?;
         }
         let depth = self.policy.cause_depth();
-        if let (true, Some(cause)) = (depth > 0, failure.cause()) {
+        if let (true, Some(cause)) = (depth > 0, failure.and_then(Failure::cause)) {
             map.serialize_entry("cause", &cause.limited(depth))?;
         }
+        map.end()
+    }
+}
+
+/// The detail of a server error without a failure of its own to tell.
+const SERVER_FAULT: &str = "The server could not complete the request.";
+
+/// A failure's input errors, as RFC 9457 §3's `errors` member.
+struct Errors<'a>(&'a [FieldError]);
+
+impl Serialize for Errors<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for error in self.0 {
+            seq.serialize_element(&ErrorItem(error))?;
+        }
+        seq.end()
+    }
+}
+
+struct ErrorItem<'a>(&'a FieldError);
+
+impl Serialize for ErrorItem<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("detail", self.0.detail())?;
+        map.serialize_entry("pointer", self.0.pointer())?;
         map.end()
     }
 }
@@ -220,7 +313,7 @@ impl fmt::Display for Generic<'_> {
             FailureKind::BadGateway => {
                 write!(f, "The dependency {name} answered with something invalid.")
             }
-            FailureKind::Internal => f.write_str("The server could not complete the request."),
+            FailureKind::Internal => f.write_str(SERVER_FAULT),
         }
     }
 }

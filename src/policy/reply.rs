@@ -1,26 +1,48 @@
 //! What a problem answer needs of the request it answers, kept from the
 //! call until the inner service has answered.
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::HeaderName;
+use http::{HeaderValue, Request};
 
+use super::request::{KeptRequest, RequestParts};
 use super::request_id::sanitized_value;
+use super::status::StatusPolicy;
+use super::trace_id::TraceId;
 use crate::problem::Accept;
 
-/// The request id to echo and the problem form the client prefers. Both are
-/// cheap clones of header values; nothing is parsed unless a problem is
-/// rendered.
+/// The `traceparent` header of W3C Trace Context.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The request id to echo, the problem form the client prefers and the
+/// `traceparent` to read a trace id from: cheap clones of header values,
+/// nothing parsed unless a problem is rendered. A copy of the request's
+/// head only when the policy's hook reads it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReplyTo {
     request_id: Option<HeaderValue>,
     accept: Accept,
+    traceparent: Option<HeaderValue>,
+    request: Option<Box<KeptRequest>>,
 }
 
 impl ReplyTo {
-    /// What `headers` hold, with the request id read from `request_id_header`.
-    pub(crate) fn of(headers: &HeaderMap, request_id_header: &HeaderName) -> Self {
+    /// What `request` holds that a problem answering it under `policy`
+    /// needs, with the request id read from `request_id_header`.
+    pub(crate) fn of<B>(
+        request: &Request<B>,
+        request_id_header: &HeaderName,
+        policy: &StatusPolicy,
+    ) -> Self {
+        let headers = request.headers();
         Self {
             request_id: headers.get(request_id_header).cloned(),
             accept: Accept::of(headers),
+            traceparent: policy
+                .trace_id_member()
+                .and_then(|_| headers.get(&TRACEPARENT).cloned()),
+            request: policy
+                .hook_reads_request()
+                .then(|| Box::new(KeptRequest::of(request))),
         }
     }
 
@@ -33,4 +55,20 @@ impl ReplyTo {
     pub(crate) fn accept(&self) -> &Accept {
         &self.accept
     }
+
+    /// The trace id of the problem: the current span's, or the request's.
+    pub(crate) fn trace_id(&self) -> Option<TraceId> {
+        TraceId::find(self.traceparent.as_ref())
+    }
+
+    /// The request's head, when the policy's hook reads it.
+    pub(crate) fn request(&self) -> Option<RequestParts<'_>> {
+        self.request.as_deref().map(KeptRequest::parts)
+    }
+}
+
+/// The trace id of a problem answering a request whose headers are
+/// `headers`, read at once.
+pub(crate) fn trace_id_of(headers: &http::HeaderMap) -> Option<TraceId> {
+    TraceId::find(headers.get(&TRACEPARENT))
 }

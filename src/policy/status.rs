@@ -1,15 +1,18 @@
 //! [`StatusPolicy`]: the mapping from kinds of failure to statuses, and how
 //! problems are written.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use http::StatusCode;
 
+use super::request::RequestParts;
 use crate::outcome::{FailureKind, Name};
 use crate::problem::Problem;
 
-pub(super) type Hook = Arc<dyn Fn(&mut Problem) + Send + Sync>;
+/// A hook run on every problem before it is written.
+pub(super) type Hook = Arc<dyn Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync>;
 
 /// What the layer does with a 424 from the inner service that names no failed
 /// dependency.
@@ -46,6 +49,11 @@ pub struct StatusPolicy {
     pub(super) server_detail: bool,
     pub(super) cause_depth: usize,
     pub(super) hook: Option<Hook>,
+    /// Whether the hook reads the request, which then is kept until the
+    /// answer.
+    pub(super) hook_reads_request: bool,
+    /// The member the trace id is written as; none to write none.
+    pub(super) trace_id_member: Option<Cow<'static, str>>,
 }
 
 impl Default for StatusPolicy {
@@ -60,6 +68,8 @@ impl Default for StatusPolicy {
             server_detail: false,
             cause_depth: 0,
             hook: None,
+            hook_reads_request: false,
+            trace_id_member: Some(Cow::Borrowed("trace_id")),
         }
     }
 }
@@ -124,8 +134,20 @@ impl StatusPolicy {
         self.cause_depth
     }
 
-    pub(crate) fn hook(&self) -> Option<&(dyn Fn(&mut Problem) + Send + Sync)> {
+    pub(crate) fn hook(
+        &self,
+    ) -> Option<&(dyn Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync)> {
         self.hook.as_deref()
+    }
+
+    /// Whether the hook reads the request a problem answers.
+    pub(crate) fn hook_reads_request(&self) -> bool {
+        self.hook_reads_request
+    }
+
+    /// The member a problem's trace id is written as, if any.
+    pub(crate) fn trace_id_member(&self) -> Option<&str> {
+        self.trace_id_member.as_deref()
     }
 }
 
@@ -140,7 +162,9 @@ impl fmt::Debug for StatusPolicy {
             .field("type_base", &self.type_base)
             .field("server_detail", &self.server_detail)
             .field("cause_depth", &self.cause_depth)
-            .field("hook", &self.hook.as_ref().map(|_| "Fn(&mut Problem)"))
+            .field("hook", &self.hook.as_ref().map(|_| "Fn(&mut Problem, ..)"))
+            .field("hook_reads_request", &self.hook_reads_request)
+            .field("trace_id_member", &self.trace_id_member)
             .finish()
     }
 }

@@ -60,7 +60,7 @@ impl Problem {
     pub fn new(status: StatusCode) -> Self {
         Self {
             status: Some(status),
-            title: status.canonical_reason().map(str::to_owned),
+            title: super::reason::reason_phrase(status).map(str::to_owned),
             ..Self::default()
         }
     }

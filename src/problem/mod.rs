@@ -48,6 +48,7 @@ mod json;
 mod media;
 #[cfg(feature = "xml")]
 mod negotiate;
+mod reason;
 mod response;
 #[cfg(feature = "xml")]
 pub(crate) mod xml;
@@ -61,9 +62,11 @@ pub use self::negotiate::ProblemFormat;
 pub(crate) use self::accept::Accept;
 #[cfg(test)]
 pub(crate) use self::body::collect;
+pub(crate) use self::document::check_member_name;
 pub(crate) use self::json::to_json;
 // The media types are read by the modules of several features; a build
 // without them leaves some of these unused.
 #[allow(unused_imports)]
 pub(crate) use self::media::{is_problem_json, media_type};
+pub(crate) use self::reason::reason_phrase;
 pub(crate) use self::response::Serialized;

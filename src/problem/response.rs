@@ -3,8 +3,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, VARY};
-use http::{Extensions, HeaderValue, Response, StatusCode};
+use http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LANGUAGE,
+    CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED,
+    RETRY_AFTER, TRAILER, TRANSFER_ENCODING, VARY,
+};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
 use super::accept::Accept;
 use super::media::{PROBLEM_JSON, PROBLEM_XML};
@@ -18,6 +22,8 @@ pub(crate) struct Serialized {
     body: Bytes,
     label: Label,
     retry_after: Option<Duration>,
+    /// Headers the problem's status calls for (`WWW-Authenticate` on a 401).
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// How a problem body is labelled.
@@ -38,7 +44,14 @@ impl Serialized {
             body,
             label: Label::Json,
             retry_after: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Sends `name: value` with the problem.
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// Asks the client to retry after `delay` (sent in whole seconds).
@@ -90,9 +103,27 @@ impl Serialized {
         extensions: Extensions,
         wrap: impl FnOnce(Bytes) -> T,
     ) -> Response<T> {
+        self.into_response_over(HeaderMap::new(), extensions, wrap)
+    }
+
+    /// As [`into_response`](Self::into_response), replacing the body of a
+    /// response whose `headers` are kept: `set-cookie`, `www-authenticate`,
+    /// a request id, CORS headers and every other header stay, except those
+    /// that describe the replaced body ([`REPRESENTATION`]), which the
+    /// problem's own replace. A `Vary` is extended, not replaced.
+    pub(crate) fn into_response_over<T>(
+        self,
+        mut headers: HeaderMap,
+        extensions: Extensions,
+        wrap: impl FnOnce(Bytes) -> T,
+    ) -> Response<T> {
+        for name in &REPRESENTATION {
+            headers.remove(name);
+        }
         let mut response = Response::new(wrap(self.body));
         *response.status_mut() = self.status;
         *response.extensions_mut() = extensions;
+        *response.headers_mut() = headers;
         let headers = response.headers_mut();
         // Each media type is written as a literal, so that it is checked at
         // compile time rather than on every problem.
@@ -106,15 +137,41 @@ impl Serialized {
         headers.reserve(3 + usize::from(negotiated));
         headers.insert(CONTENT_TYPE, media_type);
         if negotiated {
-            headers.insert(VARY, HeaderValue::from_static("accept"));
+            headers.append(VARY, HeaderValue::from_static("accept"));
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(delay) = self.retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(delay_seconds(delay)));
         }
+        for (name, value) in self.headers {
+            headers.insert(name, value);
+        }
         response
     }
 }
+
+/// The headers that describe a response's body rather than the answer, and
+/// so go when a problem replaces the body: its media type, length, coding,
+/// language, location, range, disposition, validators, caching and
+/// digests (RFC 9110 §8, RFC 9530).
+const REPRESENTATION: [HeaderName; 16] = [
+    CONTENT_TYPE,
+    CONTENT_LENGTH,
+    CONTENT_ENCODING,
+    CONTENT_LANGUAGE,
+    CONTENT_LOCATION,
+    CONTENT_RANGE,
+    CONTENT_DISPOSITION,
+    ETAG,
+    LAST_MODIFIED,
+    EXPIRES,
+    ACCEPT_RANGES,
+    TRANSFER_ENCODING,
+    TRAILER,
+    HeaderName::from_static("content-digest"),
+    HeaderName::from_static("repr-digest"),
+    HeaderName::from_static("digest"),
+];
 
 #[cfg(feature = "xml")]
 fn xml_form(json: &[u8]) -> Option<Bytes> {
@@ -155,5 +212,46 @@ mod tests {
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[RETRY_AFTER], "7");
         assert!(response.headers().get(VARY).is_none());
+    }
+
+    #[test]
+    fn a_replaced_body_keeps_the_answers_headers_but_not_the_bodys() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("set-cookie", "session=1"),
+            ("www-authenticate", "Bearer"),
+            ("access-control-allow-origin", "https://app.example"),
+            ("vary", "origin"),
+            ("content-type", "text/plain"),
+            ("content-length", "12"),
+            ("content-encoding", "gzip"),
+            ("etag", "\"v1\""),
+            ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("cache-control", "max-age=60"),
+        ] {
+            headers.append(name, HeaderValue::from_static(value));
+        }
+        let response = Serialized::json(StatusCode::FORBIDDEN, Bytes::from_static(b"{}"))
+            .with_form(false)
+            .into_response_over(headers, Extensions::new(), |body| body);
+        let headers = response.headers();
+        assert_eq!(headers["set-cookie"], "session=1");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        let vary: Vec<_> = headers.get_all(VARY).iter().collect();
+        assert_eq!(vary, ["origin", "accept"]);
+        assert_eq!(headers[CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(headers[CACHE_CONTROL], "no-store");
+        for gone in [
+            "content-length",
+            "content-encoding",
+            "etag",
+            "last-modified",
+        ] {
+            assert!(headers.get(gone).is_none(), "{gone}");
+        }
     }
 }
