@@ -68,6 +68,8 @@
 //! - `batch`: a JSON batch endpoint with `dependsOn` (`batch`).
 //! - `xml`: problems in RFC 9457's XML form for clients that prefer it
 //!   (`problem::ProblemFormat`), and WebDAV 207 bodies (`multistatus`).
+//! - `utoipa`: utoipa 5's `ToSchema` for [`Problem`], the problem body as
+//!   an OpenAPI 3.1 schema named `Problem`.
 //!
 //! # The tree
 //!
@@ -135,6 +137,10 @@ pub mod upstream;
 // axum's `IntoResponse`, as private glue: no public module named `axum`.
 #[cfg(feature = "axum")]
 mod axum;
+// utoipa's `ToSchema` for `Problem`, likewise private glue.
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+mod openapi;
 
 #[doc(inline)]
 pub use crate::body::ResponseBody;
