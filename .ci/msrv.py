@@ -17,12 +17,21 @@ PACKAGE = "tower-failed-dependency"
 
 
 def version(text):
-    return tuple(int(part) for part in text.split("."))
+    """A version as three numbers: "1.85" and "1.85.0" are the same."""
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def main():
+    # This machine's platform: a dependency only another platform builds
+    # (wasm's, Windows') is not checked here.
+    host = next(
+        line.split(":", 1)[1].strip()
+        for line in subprocess.check_output(["rustc", "-vV"], text=True).splitlines()
+        if line.startswith("host:"))
     meta = json.loads(subprocess.check_output(
-        ["cargo", "metadata", "--format-version", "1", "--all-features", "--locked"]))
+        ["cargo", "metadata", "--format-version", "1", "--all-features", "--locked",
+         "--filter-platform", host]))
     by_id = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
     root = next(p for p in meta["packages"] if p["name"] == PACKAGE)

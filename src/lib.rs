@@ -126,12 +126,16 @@ pub mod catch_error;
 #[cfg_attr(docsrs, doc(cfg(feature = "checks")))]
 pub mod checks;
 pub mod dependency;
+pub mod errors_as_problems;
 #[cfg(feature = "gateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub mod gateway;
 #[cfg(feature = "xml")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
 pub mod multistatus;
+#[cfg(feature = "catch-panic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
+pub mod panic;
 pub mod upstream;
 
 // axum's `IntoResponse`, as private glue: no public module named `axum`.
@@ -147,9 +151,14 @@ pub use crate::body::ResponseBody;
 #[doc(inline)]
 pub use crate::dependency::{Dependency, DependencyLayer};
 #[doc(inline)]
-pub use crate::outcome::{BoxError, Cause, Dependencies, Failure, FailureKind, Name, Outcome};
+pub use crate::outcome::{
+    BoxError, Cause, Dependencies, Failure, FailureKind, FieldError, Name, Outcome,
+};
 #[doc(inline)]
-pub use crate::policy::{DependencyError, Guard, PolicyError, StatusPolicy, StatusPolicyBuilder};
+pub use crate::policy::{
+    DependencyError, DependencyResultExt, Guard, PolicyError, RequestParts, StatusPolicy,
+    StatusPolicyBuilder,
+};
 #[doc(inline)]
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 

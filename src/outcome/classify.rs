@@ -1,4 +1,5 @@
-//! Classifying errors, with the `gateway` feature: [`Failure::from_error`].
+//! Classifying errors: [`Failure::from_error`]. The errors of tower, Tokio
+//! and hyper are recognised with the `gateway` feature, which brings them in.
 
 use std::error::Error as StdError;
 use std::io;
@@ -12,6 +13,7 @@ impl Failure {
     ///
     /// | error | kind |
     /// |---|---|
+    /// | a [`Failure`] itself | that failure |
     /// | tower's `timeout::error::Elapsed`, Tokio's `time::error::Elapsed` | [`Timeout`](FailureKind::Timeout) |
     /// | tower's `load_shed::error::Overloaded` | [`Unavailable`](FailureKind::Unavailable) |
     /// | `hyper::Error`: a timeout | [`Timeout`](FailureKind::Timeout) |
@@ -22,9 +24,11 @@ impl Failure {
     /// | `io::Error` `InvalidData`, `UnexpectedEof` | [`BadGateway`](FailureKind::BadGateway) |
     /// | anything else | [`Internal`](FailureKind::Internal) |
     ///
-    /// hyper-util's client errors carry the `hyper::Error` or `io::Error`
-    /// behind them as their source, so a refused connection is found there.
-    /// No error message is read.
+    /// The rows of tower, Tokio and hyper need the `gateway` feature; without
+    /// it those errors are [`Internal`](FailureKind::Internal) unless an
+    /// `io::Error` is found behind them. hyper-util's client errors carry the
+    /// `hyper::Error` or `io::Error` behind them as their source, so a
+    /// refused connection is found there. No error message is read.
     ///
     /// ```
     /// use tower_failed_dependency::{Failure, FailureKind};
@@ -32,10 +36,11 @@ impl Failure {
     /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
     /// assert_eq!(Failure::from_error(refused).kind(), FailureKind::Unavailable);
     /// ```
-    #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
     pub fn from_error(error: impl Into<BoxError>) -> Self {
-        let error = error.into();
-        Failure::new(classify(&*error)).with_source(error)
+        match error.into().downcast::<Failure>() {
+            Ok(failure) => *failure,
+            Err(error) => Failure::new(classify(&*error)).with_source(error),
+        }
     }
 }
 
@@ -54,21 +59,32 @@ pub(crate) fn classify(error: &(dyn StdError + 'static)) -> FailureKind {
 }
 
 fn recognise(error: &(dyn StdError + 'static)) -> Option<FailureKind> {
+    if let Some(kind) = stack_kind(error) {
+        return Some(kind);
+    }
+    error
+        .downcast_ref::<io::Error>()
+        .and_then(|error| io_kind(error.kind()))
+}
+
+/// The errors of the tower stack: tower's layers, Tokio's timer, hyper.
+#[cfg(feature = "gateway")]
+fn stack_kind(error: &(dyn StdError + 'static)) -> Option<FailureKind> {
     if error.is::<tower::timeout::error::Elapsed>() || error.is::<tokio::time::error::Elapsed>() {
         return Some(FailureKind::Timeout);
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
         return Some(FailureKind::Unavailable);
     }
-    if let Some(error) = error.downcast_ref::<hyper::Error>() {
-        return hyper_kind(error);
-    }
-    if let Some(error) = error.downcast_ref::<io::Error>() {
-        return io_kind(error.kind());
-    }
+    error.downcast_ref::<hyper::Error>().and_then(hyper_kind)
+}
+
+#[cfg(not(feature = "gateway"))]
+fn stack_kind(_error: &(dyn StdError + 'static)) -> Option<FailureKind> {
     None
 }
 
+#[cfg(feature = "gateway")]
 fn hyper_kind(error: &hyper::Error) -> Option<FailureKind> {
     if error.is_timeout() {
         Some(FailureKind::Timeout)
@@ -104,15 +120,7 @@ mod tests {
 
     #[test]
     fn recognises_errors_anywhere_in_the_chain() {
-        let cases: Vec<(BoxError, FailureKind)> = vec![
-            (
-                tower::timeout::error::Elapsed::new().into(),
-                FailureKind::Timeout,
-            ),
-            (
-                tower::load_shed::error::Overloaded::new().into(),
-                FailureKind::Unavailable,
-            ),
+        let mut cases: Vec<(BoxError, FailureKind)> = vec![
             (
                 io::Error::from(io::ErrorKind::ConnectionRefused).into(),
                 FailureKind::Unavailable,
@@ -136,6 +144,25 @@ mod tests {
             ),
             ("connection refused".into(), FailureKind::Internal),
         ];
+        let tower_errors: [(BoxError, FailureKind); 2] = [
+            (
+                tower::timeout::error::Elapsed::new().into(),
+                FailureKind::Timeout,
+            ),
+            (
+                tower::load_shed::error::Overloaded::new().into(),
+                FailureKind::Unavailable,
+            ),
+        ];
+        for (error, kind) in tower_errors {
+            // Without the feature that brings tower in, its errors are ours.
+            let kind = if cfg!(feature = "gateway") {
+                kind
+            } else {
+                FailureKind::Internal
+            };
+            cases.push((error, kind));
+        }
         for (error, kind) in cases {
             let shown = error.to_string();
             let failure = Failure::from_error(error);
@@ -145,5 +172,16 @@ mod tests {
                 "the error is kept for the logs"
             );
         }
+    }
+
+    #[test]
+    fn a_failure_stays_itself() {
+        let failure = Failure::rejected(http::StatusCode::CONFLICT).with_detail("Taken.");
+        let again = Failure::from_error(failure);
+        assert_eq!(
+            again.kind(),
+            FailureKind::Rejected(http::StatusCode::CONFLICT)
+        );
+        assert_eq!(again.detail(), Some("Taken."));
     }
 }

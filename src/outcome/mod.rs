@@ -22,7 +22,6 @@
 //! ```
 
 mod cause;
-#[cfg(feature = "gateway")]
 mod classify;
 mod failure;
 mod record;

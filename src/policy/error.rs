@@ -24,7 +24,7 @@ use http::{Extensions, Response};
 use super::events;
 use super::incident::Incident;
 use super::status::StatusPolicy;
-use crate::outcome::{Failure, Name};
+use crate::outcome::{BoxError, Failure, Name};
 use crate::problem::ProblemBody;
 
 /// A named prerequisite that failed, as an error value.
@@ -37,8 +37,9 @@ use crate::problem::ProblemBody;
 #[error("prerequisite '{name}' failed: {failure}")]
 pub struct DependencyError {
     name: Name,
+    /// Boxed: a handler's `Result` stays small on its way to success.
     #[source]
-    failure: Failure,
+    failure: Box<Failure>,
 }
 
 impl DependencyError {
@@ -46,7 +47,7 @@ impl DependencyError {
     pub fn new(name: impl Into<Name>, failure: Failure) -> Self {
         Self {
             name: name.into(),
-            failure,
+            failure: Box::new(failure),
         }
     }
 
@@ -74,5 +75,42 @@ impl From<DependencyError> for Response<ProblemBody> {
         let serialized = StatusPolicy::default().render_quietly(&error.incident());
         extensions.insert(error);
         serialized.into_response(extensions, ProblemBody::new)
+    }
+}
+
+/// `?` for the calls a handler depends on: an error becomes a
+/// [`DependencyError`] naming the prerequisite, classified by
+/// [`Failure::from_error`] (a [`Failure`] stays itself; a refused
+/// connection is a 503, tower's timeout a 504 with the `gateway` feature).
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_failed_dependency::{DependencyError, DependencyResultExt, Failure};
+///
+/// fn reserve() -> Result<u32, std::io::Error> {
+///     Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+/// }
+///
+/// fn place_order() -> Result<u32, DependencyError> {
+///     let reservation = reserve().dependency("inventory")?;
+///     Ok(reservation)
+/// }
+///
+/// let error = place_order().unwrap_err();
+/// assert_eq!(error.name(), "inventory");
+/// assert_eq!(StatusCode::SERVICE_UNAVAILABLE, http::Response::from(error).status());
+/// ```
+pub trait DependencyResultExt<T> {
+    /// The error, if any, as a failure of the prerequisite `name`.
+    ///
+    /// # Errors
+    ///
+    /// The [`DependencyError`] the error means.
+    fn dependency(self, name: impl Into<Name>) -> Result<T, DependencyError>;
+}
+
+impl<T, E: Into<BoxError>> DependencyResultExt<T> for Result<T, E> {
+    fn dependency(self, name: impl Into<Name>) -> Result<T, DependencyError> {
+        self.map_err(|error| DependencyError::new(name, Failure::from_error(error)))
     }
 }

@@ -1,11 +1,8 @@
 //! The events the crate logs, with the `tracing` feature; nothing without it.
 
-use std::fmt;
-
 use http::StatusCode;
 
 use super::incident::Incident;
-use crate::outcome::{Failure, FailureKind};
 
 pub(crate) const PREREQUISITE_FAILED: &str = "a prerequisite failed";
 pub(crate) const UNEVALUATED: &str =
@@ -19,7 +16,7 @@ pub(crate) const UNNAMED_424: &str =
 /// (with the source error) for a server error.
 #[cfg(feature = "tracing")]
 pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
-    let kind = Kind(incident.failure.map(Failure::kind));
+    let kind = Kind(incident.failure.map(crate::outcome::Failure::kind));
     let dependency = incident.dependency.unwrap_or_default();
     let request_id = incident.request_id.unwrap_or_default();
     let message = incident.event;
@@ -48,10 +45,12 @@ pub(crate) fn problem(status: StatusCode, incident: &Incident<'_>) {
 
 /// The kind of failure, as a log field: `status` for an answer that only
 /// has a status.
-struct Kind(Option<FailureKind>);
+#[cfg(feature = "tracing")]
+struct Kind(Option<crate::outcome::FailureKind>);
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(feature = "tracing")]
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             Some(kind) => kind.fmt(f),
             None => f.write_str("status"),

@@ -53,7 +53,7 @@ mod status;
 mod trace_id;
 
 pub use self::builder::{PolicyError, StatusPolicyBuilder};
-pub use self::error::DependencyError;
+pub use self::error::{DependencyError, DependencyResultExt};
 pub use self::request::RequestParts;
 pub use self::status::{Guard, StatusPolicy};
 

@@ -12,7 +12,8 @@ use crate::outcome::{FailureKind, Name};
 use crate::problem::Problem;
 
 /// A hook run on every problem before it is written.
-pub(super) type Hook = Arc<dyn Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync>;
+pub(crate) type HookFn = dyn Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync;
+pub(super) type Hook = Arc<HookFn>;
 
 /// What the layer does with a 424 from the inner service that names no failed
 /// dependency.
@@ -134,9 +135,7 @@ impl StatusPolicy {
         self.cause_depth
     }
 
-    pub(crate) fn hook(
-        &self,
-    ) -> Option<&(dyn Fn(&mut Problem, Option<&RequestParts<'_>>) + Send + Sync)> {
+    pub(crate) fn hook(&self) -> Option<&HookFn> {
         self.hook.as_deref()
     }
 

@@ -20,6 +20,13 @@ pub(crate) fn is_problem_json(content_type: &HeaderValue) -> bool {
     media_type(content_type).is_some_and(|media| media.eq_ignore_ascii_case(PROBLEM_JSON))
 }
 
+/// Whether a `Content-Type` is a problem, in either form.
+pub(crate) fn is_problem(content_type: &HeaderValue) -> bool {
+    media_type(content_type).is_some_and(|media| {
+        media.eq_ignore_ascii_case(PROBLEM_JSON) || media.eq_ignore_ascii_case(PROBLEM_XML)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,6 @@ pub(crate) use self::json::to_json;
 // The media types are read by the modules of several features; a build
 // without them leaves some of these unused.
 #[allow(unused_imports)]
-pub(crate) use self::media::{is_problem_json, media_type};
+pub(crate) use self::media::{is_problem, is_problem_json, media_type};
 pub(crate) use self::reason::reason_phrase;
 pub(crate) use self::response::Serialized;
