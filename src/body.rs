@@ -44,6 +44,14 @@ impl<B> ResponseBody<B> {
     }
 }
 
+/// An empty body the middleware wrote, for layers that answer on their own
+/// (tower-http's `CorsLayer` answers a preflight with `Default::default()`).
+impl<B> Default for ResponseBody<B> {
+    fn default() -> Self {
+        Self::whole(Bytes::new())
+    }
+}
+
 impl<B> Body for ResponseBody<B>
 where
     B: Body<Data = Bytes>,

@@ -5,7 +5,10 @@
 //! plain `CatchPanicLayer`, answers a plain-text 500. With
 //! `CatchPanicLayer::custom(PanicProblem::new())`, the answer is a 500
 //! problem written by the policy (its hook and type base apply); the panic's
-//! message is logged as an error, never rendered.
+//! message is logged as an error, never rendered. `CatchPanicLayer` keeps
+//! nothing of the request, so the problem has no request id or trace id:
+//! put an [`ErrorsAsProblemsLayer`](crate::errors_as_problems::ErrorsAsProblemsLayer)
+//! outside it, and that layer writes the problem again with them.
 //!
 //! ```
 //! use axum::{body::Body, routing::get, Router};
@@ -36,7 +39,7 @@ use http::{Extensions, Response};
 use tower_http::catch_panic::ResponseForPanic;
 
 use crate::outcome::Failure;
-use crate::policy::{Incident, StatusPolicy};
+use crate::policy::{Incident, StatusPolicy, Unanswered};
 use crate::problem::ProblemBody;
 
 /// What the log event of a panic says happened.
@@ -71,9 +74,12 @@ impl ResponseForPanic for PanicProblem {
         panic: Box<dyn Any + Send + 'static>,
     ) -> Response<ProblemBody> {
         let failure = Failure::internal().with_source(Panicked::from(&*panic));
-        self.policy
-            .render(&Incident::new(None, &failure, PANICKED))
-            .into_response(Extensions::new(), ProblemBody::new)
+        let serialized = self.policy.render(&Incident::new(None, &failure, PANICKED));
+        // An outer ErrorsAsProblemsLayer, which saw the request, writes it
+        // again with the request id and the trace id.
+        let mut extensions = Extensions::new();
+        extensions.insert(Unanswered(failure));
+        serialized.into_response(extensions, ProblemBody::new)
     }
 }
 

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use super::config::Config;
 use super::MAX_DETAIL;
 use crate::body::ResponseBody;
-use crate::policy::{rendered_here, send_over, Incident, ReplyTo};
+use crate::policy::{rendered_here, send_over, DependencyError, Incident, ReplyTo, Unanswered};
 use crate::problem::{is_problem, media_type};
 
 /// What the log event of a server error turned into a problem says.
@@ -49,8 +49,28 @@ where
         let this = self.project();
         let response = ready!(this.future.poll(cx))?;
         let status = response.status();
+        let extensions = response.extensions();
+        if rendered_here(extensions) {
+            return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+        }
+        // A failure whose problem was written without this request in
+        // sight: written again, answering it.
+        let named = extensions.get::<DependencyError>().cloned();
+        let unanswered = extensions
+            .get::<Unanswered>()
+            .map(|Unanswered(failure)| failure.clone());
+        if let Some(error) = &named {
+            // Written quietly by `From<DependencyError>`: logged here.
+            let incident = error.incident();
+            let answered = answer(this.config, this.reply_to, incident, response, true);
+            return Poll::Ready(Ok(answered));
+        }
+        if let Some(failure) = &unanswered {
+            let incident = Incident::new(None, failure, ERROR_RESPONSE);
+            let answered = answer(this.config, this.reply_to, incident, response, false);
+            return Poll::Ready(Ok(answered));
+        }
         let passes = !(status.is_client_error() || status.is_server_error())
-            || rendered_here(response.extensions())
             || response.headers().get(CONTENT_TYPE).is_some_and(is_problem);
         if passes {
             return Poll::Ready(Ok(response.map(ResponseBody::inner)));
@@ -81,6 +101,33 @@ where
         let response = send_over(serialized, reply_to.accept(), head, ResponseBody::whole);
         Poll::Ready(Ok(response))
     }
+}
+
+/// The response for `incident`, written again in place of `response`,
+/// answering the request (its id, trace id and head for the hook); logged
+/// unless it was when first written.
+fn answer<B>(
+    config: &Config,
+    reply_to: &ReplyTo,
+    incident: Incident<'_>,
+    response: Response<B>,
+    log: bool,
+) -> Response<ResponseBody<B>> {
+    let trace_id = reply_to.trace_id();
+    let request = reply_to.request();
+    let incident = Incident {
+        request_id: reply_to.request_id(),
+        trace_id: trace_id.as_ref().map(|id| id.as_str()),
+        request: request.as_ref(),
+        ..incident
+    };
+    let serialized = if log {
+        config.policy.render(&incident)
+    } else {
+        config.policy.render_quietly(&incident)
+    };
+    let head = response.into_parts().0;
+    send_over(serialized, reply_to.accept(), head, ResponseBody::whole)
 }
 
 /// Whether a body is plain text: `text/plain`, or no media type at all (as

@@ -19,8 +19,13 @@
 //! - the title is the status' reason phrase, the type `about:blank`; the
 //!   request id, the trace id and the policy's hook apply.
 //!
-//! A response that already is a problem (`application/problem+json` or
-//! `+xml`, or one this crate rendered), and every response below 400, passes
+//! A handler's [`DependencyError`](crate::DependencyError) that no
+//! [`DependencyLayer`](crate::DependencyLayer) rendered, and the problem of a
+//! panic caught by tower-http's `CatchPanicLayer` with
+//! [`PanicProblem`](crate::panic) (feature `catch-panic`), are written again
+//! by this layer's policy, with the request id and the trace id. Any other
+//! response that already is a problem (`application/problem+json` or `+xml`,
+//! or one this crate rendered), and every response below 400, passes
 //! untouched. A server error is logged as the crate logs its own 5xx
 //! problems; a client error is not (a 404 is not worth a warning).
 //!

@@ -58,7 +58,7 @@ pub use self::request::RequestParts;
 pub use self::status::{Guard, StatusPolicy};
 
 pub(crate) use self::incident::Incident;
-pub(crate) use self::render::{rendered_here, send, send_over};
+pub(crate) use self::render::{rendered_here, send, send_over, Unanswered};
 pub(crate) use self::reply::{trace_id_of, ReplyTo};
 #[cfg_attr(not(feature = "gateway"), allow(unused_imports))]
 pub(crate) use self::request_id::sanitized_value;

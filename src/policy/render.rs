@@ -25,6 +25,13 @@ use crate::problem::{reason_phrase, to_json, Accept, Problem, ProblemBody, Seria
 #[derive(Debug, Clone, Copy)]
 struct RenderedHere;
 
+/// A failure whose problem was written without the request in sight (a
+/// panic's, by tower-http's `CatchPanicLayer`): kept in the response's
+/// extensions, so that a layer that saw the request writes it again with
+/// the request id, the trace id and the hook's view of the request.
+#[derive(Debug, Clone)]
+pub(crate) struct Unanswered(pub(crate) Failure);
+
 /// Whether a response's problem was rendered by a layer of this crate.
 pub(crate) fn rendered_here(extensions: &Extensions) -> bool {
     extensions.get::<RenderedHere>().is_some()

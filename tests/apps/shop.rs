@@ -24,8 +24,9 @@ pub const TOKEN: &str = "Bearer demo";
 
 /// The order API.
 pub fn app() -> Router {
-    let orders = Router::new()
-        .route("/orders", post(place_order))
+    // The method router's own `route_layer`: its layers run for POST only,
+    // so `GET /orders` answers 405 before any prerequisite is looked at.
+    let place = post(place_order)
         .route_layer(
             DependencyLayer::new()
                 .require("auth")
@@ -34,7 +35,7 @@ pub fn app() -> Router {
         )
         .route_layer(from_fn(reserve));
     Router::new()
-        .merge(orders)
+        .route("/orders", place)
         .route("/orders/{id}", delete(cancel_order))
         .route("/orders/{id}/invoice", get(invoice))
         .route("/legacy/export", get(legacy_export))
