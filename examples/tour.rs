@@ -14,13 +14,15 @@ mod gateway;
 mod scenarios;
 #[path = "../tests/apps/shop.rs"]
 mod shop;
+#[path = "../tests/apps/showcase.rs"]
+mod showcase;
 #[path = "../tests/apps/users.rs"]
 mod users;
 
 use http::{Method, StatusCode};
 use scenarios::{BoxError, Scenario};
 
-const AUTH: (&str, &str) = ("authorization", shop::TOKEN);
+const AUTH: (&str, &str) = ("authorization", showcase::TOKEN);
 
 fn scenarios() -> Vec<Scenario> {
     let post = |what, path, expect| Scenario {
@@ -142,6 +144,53 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// The errors of the service a team would run (`tests/apps/showcase.rs`),
+/// each a problem with CORS headers, asked from the front end's origin and
+/// with a W3C `traceparent`.
+fn showcase() -> Vec<Scenario> {
+    const FROM_FRONT_END: &[(&str, &str)] = &[
+        ("origin", "https://shop.example"),
+        (
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
+    ];
+    let get = |what, path, expect| Scenario {
+        what,
+        method: Method::GET,
+        path,
+        headers: FROM_FRONT_END,
+        expect,
+    };
+    vec![
+        get(
+            "No such route: axum's empty 404 becomes a problem, with the trace id",
+            "/nowhere",
+            StatusCode::NOT_FOUND,
+        ),
+        get(
+            "Wrong method: 405 before any prerequisite is looked at, Allow kept",
+            "/orders",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        get(
+            "A handler slower than tower-http's TimeoutLayer: its empty 408 becomes a problem",
+            "/slow",
+            StatusCode::REQUEST_TIMEOUT,
+        ),
+        get(
+            "A handler panics: CatchPanicLayer with PanicProblem, 500, nothing internal shown",
+            "/panic",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        get(
+            "A handler's call fails and `?` names the dependency: 503",
+            "/stock",
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    ]
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     // One line per panic instead of a backtrace: scenario 16 panics on purpose.
@@ -161,6 +210,16 @@ async fn main() -> Result<(), BoxError> {
     let upstream_cases = scenarios::gateway();
     let count = upstream_cases.len();
     surprises += scenarios::run(gateway, next, upstream_cases).await?;
+    next += count;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let team = listener.local_addr()?;
+    let service = showcase::app(std::time::Duration::from_millis(300));
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    println!("The order API as a team would run it, among tower-http's layers, is listening on http://{team}\n");
+    let team_cases = showcase();
+    let count = team_cases.len();
+    surprises += scenarios::run(team, next, team_cases).await?;
     next += count;
 
     let batch = users::serve().await?;

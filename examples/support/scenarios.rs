@@ -50,6 +50,8 @@ pub async fn run(
             header::RETRY_AFTER,
             header::CACHE_CONTROL,
             header::VARY,
+            header::ALLOW,
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
         ] {
             if let Some(value) = headers.get(&name) {
                 println!("      {name}: {}", value.to_str().unwrap_or("<not text>"));
