@@ -63,13 +63,18 @@
 //!   client error and an error (with the source error) for a server error.
 //! - `axum`: axum's `IntoResponse` for [`Problem`] and [`DependencyError`].
 //! - `checks`: prerequisite checks the layer runs itself (`checks`).
-//! - `gateway`: tower, hyper and I/O errors turned into problems
-//!   (`catch_error`, `gateway`, `Failure::from_error`).
+//! - `gateway`: tower, Tokio and hyper errors recognised by
+//!   [`Failure::from_error`], and the middleware for gateways (`catch_error`,
+//!   `gateway`).
 //! - `batch`: a JSON batch endpoint with `dependsOn` (`batch`).
 //! - `xml`: problems in RFC 9457's XML form for clients that prefer it
 //!   (`problem::ProblemFormat`), and WebDAV 207 bodies (`multistatus`).
 //! - `utoipa`: utoipa 5's `ToSchema` for [`Problem`], the problem body as
 //!   an OpenAPI 3.1 schema named `Problem`.
+//! - `catch-panic`: a panic caught by tower-http's `CatchPanicLayer`
+//!   answered with a 500 problem (`panic::PanicProblem`).
+//! - `opentelemetry`: problems carry the trace id of the current span's
+//!   OpenTelemetry context.
 //!
 //! # The tree
 //!
@@ -78,7 +83,8 @@
 //! the response that carries it), [`outcome`] (what happened to each
 //! prerequisite), [`policy`] (which status, and the problem written), then
 //! one module per middleware: [`dependency`], `checks`, `batch`,
-//! `catch_error`; [`upstream`] and `multistatus` are leaves.
+//! `catch_error`, [`errors_as_problems`]; [`upstream`], `multistatus` and
+//! `panic` are leaves.
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -167,6 +173,7 @@ pub use crate::problem::{MemberNameError, Problem, ProblemBody};
     doctest,
     feature = "axum",
     feature = "batch",
+    feature = "catch-panic",
     feature = "checks",
     feature = "gateway"
 ))]
