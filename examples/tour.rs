@@ -12,8 +12,6 @@ mod checkout;
 mod gateway;
 #[path = "support/scenarios.rs"]
 mod scenarios;
-#[path = "../tests/apps/shop.rs"]
-mod shop;
 #[path = "../tests/apps/showcase.rs"]
 mod showcase;
 #[path = "../tests/apps/users.rs"]
@@ -198,7 +196,7 @@ async fn main() -> Result<(), BoxError> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = shop::app().merge(checkout::app());
+    let app = showcase::shop::app().merge(checkout::app());
     tokio::spawn(async move { axum::serve(listener, app).await });
     println!("The demo order and checkout APIs are listening on http://{addr}\n");
     let ours = scenarios();

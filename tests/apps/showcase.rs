@@ -26,8 +26,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// The order API itself, without tower-http's layers.
 #[path = "shop.rs"]
-mod shop;
+pub mod shop;
 
 pub use shop::TOKEN;
 
