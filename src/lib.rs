@@ -108,6 +108,9 @@
     )
 )]
 
+#[macro_use]
+mod macros;
+
 // The tiers, from the bottom: the RFC 9457 document and its forms; what
 // happened to prerequisites; the policy that turns it into a problem; then
 // the middleware, each in its own module, and the leaves beside them.

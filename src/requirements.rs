@@ -129,17 +129,7 @@ impl Requirements {
         if rendered_here(extensions) {
             return response.map(ResponseBody::inner);
         }
-        let request_id = reply_to.request_id();
-        let trace_id = reply_to.trace_id();
-        let request = reply_to.request();
-        let answering = |incident: Incident<'_>| {
-            self.policy.render(&Incident {
-                request_id,
-                trace_id: trace_id.as_ref().map(|id| id.as_str()),
-                request: request.as_ref(),
-                ..incident
-            })
-        };
+        let answering = |incident| reply_to.render(&self.policy, incident, true);
         let serialized = if let Some(error) = extensions.get::<DependencyError>() {
             answering(error.incident())
         } else if response.status() == StatusCode::FAILED_DEPENDENCY {
@@ -150,7 +140,7 @@ impl Requirements {
                     events::UNNAMED_424,
                 )),
                 Guard::Warn => {
-                    events::unnamed_424_let_through(request_id);
+                    events::unnamed_424_let_through(reply_to.request_id());
                     return response.map(ResponseBody::inner);
                 }
             }

@@ -50,15 +50,8 @@ where
         };
         let failure = Failure::from_error(error);
         let config = &**this.config;
-        let trace_id = this.reply_to.trace_id();
-        let request = this.reply_to.request();
-        let incident = Incident {
-            request_id: this.reply_to.request_id(),
-            trace_id: trace_id.as_ref().map(|id| id.as_str()),
-            request: request.as_ref(),
-            ..Incident::new(Some(&config.dependency), &failure, SERVICE_ERROR)
-        };
-        let serialized = config.policy.render(&incident);
+        let incident = Incident::new(Some(&config.dependency), &failure, SERVICE_ERROR);
+        let serialized = this.reply_to.render(&config.policy, incident, true);
         let accept = this.reply_to.accept();
         let response = send(serialized, accept, Extensions::new(), ResponseBody::whole);
         Poll::Ready(Ok(response))

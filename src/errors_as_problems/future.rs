@@ -83,21 +83,13 @@ where
         };
         let detail = text.as_deref().and_then(safe_detail);
         let reply_to = &*this.reply_to;
-        let trace_id = reply_to.trace_id();
-        let request = reply_to.request();
         let incident = Incident {
             detail,
-            request_id: reply_to.request_id(),
-            trace_id: trace_id.as_ref().map(|id| id.as_str()),
-            request: request.as_ref(),
             ..Incident::of_status(Some(status), ERROR_RESPONSE)
         };
-        let policy = &this.config.policy;
-        let serialized = if status.is_server_error() {
-            policy.render(&incident)
-        } else {
-            policy.render_quietly(&incident)
-        };
+        // A server error is logged; a client error (a 404) is not worth it.
+        let log = status.is_server_error();
+        let serialized = reply_to.render(&this.config.policy, incident, log);
         let response = send_over(serialized, reply_to.accept(), head, ResponseBody::whole);
         Poll::Ready(Ok(response))
     }
@@ -113,19 +105,7 @@ fn answer<B>(
     response: Response<B>,
     log: bool,
 ) -> Response<ResponseBody<B>> {
-    let trace_id = reply_to.trace_id();
-    let request = reply_to.request();
-    let incident = Incident {
-        request_id: reply_to.request_id(),
-        trace_id: trace_id.as_ref().map(|id| id.as_str()),
-        request: request.as_ref(),
-        ..incident
-    };
-    let serialized = if log {
-        config.policy.render(&incident)
-    } else {
-        config.policy.render_quietly(&incident)
-    };
+    let serialized = reply_to.render(&config.policy, incident, log);
     let head = response.into_parts().0;
     send_over(serialized, reply_to.accept(), head, ResponseBody::whole)
 }

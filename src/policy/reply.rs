@@ -4,11 +4,12 @@
 use http::header::HeaderName;
 use http::{HeaderValue, Request};
 
-use super::request::{KeptRequest, RequestParts};
+use super::incident::Incident;
+use super::request::KeptRequest;
 use super::request_id::sanitized_value;
 use super::status::StatusPolicy;
 use super::trace_id::TraceId;
-use crate::problem::Accept;
+use crate::problem::{Accept, Serialized};
 
 /// The `traceparent` header of W3C Trace Context.
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -56,14 +57,28 @@ impl ReplyTo {
         &self.accept
     }
 
-    /// The trace id of the problem: the current span's, or the request's.
-    pub(crate) fn trace_id(&self) -> Option<TraceId> {
-        TraceId::find(self.traceparent.as_ref())
-    }
-
-    /// The request's head, when the policy's hook reads it.
-    pub(crate) fn request(&self) -> Option<RequestParts<'_>> {
-        self.request.as_deref().map(KeptRequest::parts)
+    /// `incident` written by `policy` as the answer to this request: with
+    /// its request id, the trace id and, for the hook, its head. Logged when
+    /// `log` says so (not when it was logged where first written).
+    pub(crate) fn render(
+        &self,
+        policy: &StatusPolicy,
+        incident: Incident<'_>,
+        log: bool,
+    ) -> Serialized {
+        let trace_id = TraceId::find(self.traceparent.as_ref());
+        let request = self.request.as_deref().map(KeptRequest::parts);
+        let incident = Incident {
+            request_id: self.request_id(),
+            trace_id: trace_id.as_ref().map(TraceId::as_str),
+            request: request.as_ref(),
+            ..incident
+        };
+        if log {
+            policy.render(&incident)
+        } else {
+            policy.render_quietly(&incident)
+        }
     }
 }
 
