@@ -513,47 +513,25 @@ async fn a_panic_problem_carries_the_request_id_and_the_trace_id() {
 #[cfg(feature = "tracing")]
 #[tokio::test(flavor = "current_thread")]
 async fn a_panics_message_is_logged_as_an_error() {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
     use tower::ServiceExt;
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
     let request = Request::get("/panic").body(Body::empty()).unwrap();
     let answered = showcase::app(TIMEOUT).oneshot(request);
-    let response = tokio::time::timeout(WAIT, answered)
-        .await
-        .expect("answered in time")
-        .unwrap();
-    drop(guard);
+    let (response, lines) = support::logs::capture_at(tracing::Level::INFO, async {
+        tokio::time::timeout(WAIT, answered)
+            .await
+            .expect("answered in time")
+            .unwrap()
+    })
+    .await;
 
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let logged = logs
-        .lines()
+    let logged = lines
+        .iter()
         .filter(|line| line.contains("the stock cache at 10.0.0.9 is corrupt"))
         .collect::<Vec<_>>();
-    assert_eq!(logged.len(), 1, "{logs}");
-    assert!(logged[0].contains("ERROR"), "{logs}");
+    assert_eq!(logged.len(), 1, "{lines:?}");
+    assert!(logged[0].contains("ERROR"), "{lines:?}");
 }
 
 // A problem carries the trace-id of a valid `traceparent`, alone.

@@ -3,60 +3,20 @@
 
 #![cfg(feature = "tracing")]
 
+mod support;
+
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use support::logs::capture_at;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tower_failed_dependency::{Dependencies, DependencyError, DependencyLayer, Failure};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
 
 /// Runs `f` with a subscriber that writes plain-text events to a buffer.
 async fn capture<F: std::future::Future<Output = StatusCode>>(f: F) -> (StatusCode, Vec<String>) {
     capture_at(tracing::Level::INFO, f).await
-}
-
-/// Same as [`capture`], at `level` and above.
-async fn capture_at<F: std::future::Future<Output = StatusCode>>(
-    level: tracing::Level,
-    f: F,
-) -> (StatusCode, Vec<String>) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    let status = f.await;
-    drop(guard);
-    (status, captured.lines())
 }
 
 fn handler(

@@ -119,4 +119,6 @@ pub async fn send_body(
         body,
     }
 }
+#[cfg(feature = "tracing")]
+pub mod logs;
 pub mod xml;
