@@ -103,7 +103,7 @@ impl Serialized {
         extensions: Extensions,
         wrap: impl FnOnce(Bytes) -> T,
     ) -> Response<T> {
-        self.into_response_over(HeaderMap::new(), extensions, wrap)
+        self.build(HeaderMap::new(), extensions, wrap)
     }
 
     /// As [`into_response`](Self::into_response), replacing the body of a
@@ -120,6 +120,16 @@ impl Serialized {
         for name in &REPRESENTATION {
             headers.remove(name);
         }
+        self.build(headers, extensions, wrap)
+    }
+
+    /// The response with the problem's headers added to `headers`.
+    fn build<T>(
+        self,
+        headers: HeaderMap,
+        extensions: Extensions,
+        wrap: impl FnOnce(Bytes) -> T,
+    ) -> Response<T> {
         let mut response = Response::new(wrap(self.body));
         *response.status_mut() = self.status;
         *response.extensions_mut() = extensions;
