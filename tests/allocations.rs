@@ -175,3 +175,94 @@ fn a_424_short_circuit_allocates_at_most_three_times_and_never_reallocates() {
     );
     assert_eq!(reallocs, 0);
 }
+
+/// What any earlier layer does: one small value in the request's extensions.
+#[derive(Clone, Copy)]
+struct Marker(#[allow(dead_code)] u8);
+
+/// A request as a server hands it over, before any layer ran.
+fn bare_request() -> Request<()> {
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert("accept", HeaderValue::from_static("application/json"));
+    request
+        .headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("req-1"));
+    request
+}
+
+/// The record's own cost is counted: an earlier layer builds a fresh record
+/// and inserts it, where the bare service's earlier layer inserts a marker.
+#[test]
+fn recording_up_to_eight_outcomes_and_passing_allocates_what_a_marker_does() {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    for required in [1, 8] {
+        let mut layer = DependencyLayer::new();
+        for name in &NAMES[..required] {
+            layer = layer.require(*name);
+        }
+        let mut plain = bare();
+        let mut layered = layer.layer(bare());
+        let (first, second) = (bare_request(), bare_request());
+
+        let (response, bare_allocs, _) = counted(|| {
+            let mut request = first;
+            request.extensions_mut().insert(Marker(1));
+            call(&mut plain, request, &mut cx)
+        });
+        assert_eq!(response.status(), StatusCode::OK);
+        let (response, layered_allocs, reallocs) = counted(|| {
+            let mut request = second;
+            let mut record = Dependencies::new();
+            for name in &NAMES[..required] {
+                record.record_success(*name);
+            }
+            request.extensions_mut().insert(record);
+            call(&mut layered, request, &mut cx)
+        });
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            (layered_allocs, reallocs),
+            (bare_allocs, 0),
+            "{required} required: the record or the layer added allocations"
+        );
+    }
+}
+
+/// A refusal recorded and answered: at most three allocations over the bare
+/// service (the body, and the header map's two); the failure, without
+/// details, allocates nothing.
+#[test]
+fn recording_a_refusal_and_answering_it_allocates_at_most_three_times_over_bare() {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut plain = bare();
+    let mut layered = DependencyLayer::new().require("inventory").layer(bare());
+    let refuse = |mut request: Request<()>| {
+        let mut record = Dependencies::new();
+        record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
+        request.extensions_mut().insert(record);
+        request
+    };
+    // The first problem on a thread sizes the reusable serialization buffer.
+    let warm_up = call(&mut layered, refuse(bare_request()), &mut cx);
+    assert_eq!(warm_up.status(), StatusCode::FAILED_DEPENDENCY);
+
+    let first = bare_request();
+    let (response, bare_allocs, _) = counted(|| {
+        let mut request = first;
+        request.extensions_mut().insert(Marker(1));
+        call(&mut plain, request, &mut cx)
+    });
+    assert_eq!(response.status(), StatusCode::OK);
+    let second = bare_request();
+    let (response, allocs, reallocs) = counted(|| call(&mut layered, refuse(second), &mut cx));
+    assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);
+    assert!(
+        allocs <= bare_allocs + 3,
+        "{allocs} allocations against {bare_allocs} bare"
+    );
+    assert_eq!(reallocs, 0);
+}

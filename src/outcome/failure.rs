@@ -122,22 +122,22 @@ impl fmt::Display for FailureKind {
 
 /// The outcome of a prerequisite that failed.
 ///
-/// Cheap to clone: the source error is shared.
+/// Two words: its kind, and everything else it carries behind one shared
+/// pointer, allocated only when something is set. Cheap to clone.
 #[derive(Clone)]
 pub struct Failure {
     kind: FailureKind,
+    details: Option<Arc<Details>>,
+}
+
+/// What a failure carries besides its kind.
+#[derive(Clone, Default)]
+struct Details {
     detail: Option<Cow<'static, str>>,
     code: Option<Cow<'static, str>>,
     retry_after: Option<Duration>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
     cause: Option<Arc<Cause>>,
-    /// What few failures carry, kept apart so that a failure stays small.
-    extra: Option<Arc<Extra>>,
-}
-
-/// The rarely set parts of a failure.
-#[derive(Debug, Clone, Default)]
-struct Extra {
     errors: Vec<FieldError>,
     challenge: Option<HeaderValue>,
     allow: Option<HeaderValue>,
@@ -170,12 +170,7 @@ impl Failure {
     pub fn new(kind: FailureKind) -> Self {
         Self {
             kind,
-            detail: None,
-            code: None,
-            retry_after: None,
-            source: None,
-            cause: None,
-            extra: None,
+            details: None,
         }
     }
 
@@ -238,25 +233,25 @@ impl Failure {
     /// it is rendered as the problem's `detail` for client errors, and for
     /// server errors only when the policy opts in.
     pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
-        self.detail = Some(detail.into());
+        self.details_mut().detail = Some(detail.into());
         self
     }
 
     /// A machine-readable code, rendered as the problem's `code` member.
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.code = Some(code.into());
+        self.details_mut().code = Some(code.into());
         self
     }
 
     /// When the client may retry, sent as `Retry-After` on a 503.
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
-        self.retry_after = Some(delay);
+        self.details_mut().retry_after = Some(delay);
         self
     }
 
     /// The error behind this failure. It is logged and never rendered.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(Arc::from(source.into()));
+        self.details_mut().source = Some(Arc::from(source.into()));
         self
     }
 
@@ -264,7 +259,7 @@ impl Failure {
     /// rendered only when the policy opts in with
     /// [`show_causes`](crate::StatusPolicyBuilder::show_causes).
     pub fn with_cause(mut self, cause: Cause) -> Self {
-        self.cause = Some(Arc::new(cause));
+        self.details_mut().cause = Some(Arc::new(cause));
         self
     }
 
@@ -285,7 +280,7 @@ impl Failure {
         pointer: impl Into<Cow<'static, str>>,
         detail: impl Into<Cow<'static, str>>,
     ) -> Self {
-        self.extra_mut().errors.push(FieldError {
+        self.details_mut().errors.push(FieldError {
             pointer: pointer.into(),
             detail: detail.into(),
         });
@@ -297,7 +292,7 @@ impl Failure {
     /// with 401 of its own): RFC 9110 §11.6.1 requires one there. It is sent
     /// only on a 401.
     pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
-        self.extra_mut().challenge = Some(challenge);
+        self.details_mut().challenge = Some(challenge);
         self
     }
 
@@ -305,34 +300,37 @@ impl Failure {
     /// the target supports (RFC 9110 §15.5.6 requires it there). It is sent
     /// only on a 405.
     pub fn with_allow(mut self, methods: HeaderValue) -> Self {
-        self.extra_mut().allow = Some(methods);
+        self.details_mut().allow = Some(methods);
         self
     }
 
-    fn extra_mut(&mut self) -> &mut Extra {
-        Arc::make_mut(self.extra.get_or_insert_with(Default::default))
+    fn details_mut(&mut self) -> &mut Details {
+        Arc::make_mut(self.details.get_or_insert_with(Default::default))
+    }
+
+    fn details(&self) -> Option<&Details> {
+        self.details.as_deref()
     }
 
     /// The errors in the request's input, in the order added.
     pub fn errors(&self) -> &[FieldError] {
-        self.extra.as_deref().map_or(&[], |extra| &extra.errors)
+        self.details().map_or(&[], |details| &details.errors)
     }
 
     /// The challenge sent on a 401, if any.
     pub fn www_authenticate(&self) -> Option<&HeaderValue> {
-        self.extra
-            .as_deref()
-            .and_then(|extra| extra.challenge.as_ref())
+        self.details()
+            .and_then(|details| details.challenge.as_ref())
     }
 
     /// The methods sent as `Allow` on a 405, if any.
     pub fn allow(&self) -> Option<&HeaderValue> {
-        self.extra.as_deref().and_then(|extra| extra.allow.as_ref())
+        self.details().and_then(|details| details.allow.as_ref())
     }
 
     /// The upstream's problem that caused this failure, if one was kept.
     pub fn cause(&self) -> Option<&Cause> {
-        self.cause.as_deref()
+        self.details().and_then(|details| details.cause.as_deref())
     }
 
     /// What kind of failure this is.
@@ -342,17 +340,17 @@ impl Failure {
 
     /// The client-safe detail, if any.
     pub fn detail(&self) -> Option<&str> {
-        self.detail.as_deref()
+        self.details().and_then(|details| details.detail.as_deref())
     }
 
     /// The machine-readable code, if any.
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.details().and_then(|details| details.code.as_deref())
     }
 
     /// The retry hint, if any.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.details().and_then(|details| details.retry_after)
     }
 
     /// The prerequisite's own status, when it is known: the refusal status of
@@ -374,12 +372,17 @@ impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Failure")
             .field("kind", &self.kind)
-            .field("detail", &self.detail)
-            .field("code", &self.code)
-            .field("retry_after", &self.retry_after)
-            .field("source", &self.source)
-            .field("cause", &self.cause)
-            .field("extra", &self.extra)
+            .field("detail", &self.detail())
+            .field("code", &self.code())
+            .field("retry_after", &self.retry_after())
+            .field(
+                "source",
+                &self.details().and_then(|details| details.source.as_ref()),
+            )
+            .field("cause", &self.cause())
+            .field("errors", &self.errors())
+            .field("www_authenticate", &self.www_authenticate())
+            .field("allow", &self.allow())
             .finish()
     }
 }
@@ -387,7 +390,7 @@ impl fmt::Debug for Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "prerequisite {}", self.kind)?;
-        if let Some(detail) = &self.detail {
+        if let Some(detail) = self.detail() {
             write!(f, ": {detail}")?;
         }
         Ok(())
@@ -396,8 +399,8 @@ impl fmt::Display for Failure {
 
 impl StdError for Failure {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
+        self.details()
+            .and_then(|details| details.source.as_deref())
             .map(|source| source as &(dyn StdError + 'static))
     }
 }

@@ -26,6 +26,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use super::failure::Failure;
 
 /// The name of a prerequisite: a static string (no allocation) or an owned one.
@@ -62,10 +64,15 @@ impl Outcome {
 /// [`DependencyError`](crate::DependencyError) instead.
 #[derive(Debug, Clone, Default)]
 pub struct Dependencies {
-    entries: Vec<(Name, Outcome)>,
+    entries: SmallVec<[(Name, Outcome); Dependencies::INLINE]>,
 }
 
 impl Dependencies {
+    /// How many outcomes a record keeps without allocating: recording up to
+    /// this many (a layer's usual prerequisites) costs no allocation; more
+    /// move to the heap.
+    pub const INLINE: usize = 8;
+
     /// An empty record. Does not allocate.
     pub fn new() -> Self {
         Self::default()
