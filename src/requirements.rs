@@ -63,21 +63,30 @@ impl Requirements {
         })
     }
 
-    /// The answer to a request whose head is `method`, `uri`, `headers`
-    /// and `extensions` when a required prerequisite is not met: the policy's problem for
-    /// the first one, echoing the request id, in the form the request's
-    /// `Accept` prefers. Its extensions are the request's, emptied, so that
-    /// their storage is reused. `None`, with nothing touched, when every
-    /// requirement is met.
-    pub(crate) fn refusal<B>(
+    /// Admits a request whose head is `method`, `uri`, `headers` and
+    /// `extensions` when every requirement is met, making sure its
+    /// extensions hold a record for the layers and handlers after.
+    ///
+    /// # Errors
+    ///
+    /// When a required prerequisite is not met: the policy's problem for the
+    /// first one, echoing the request id, in the form the request's `Accept`
+    /// prefers. Its extensions are the request's, emptied, so that their
+    /// storage is reused.
+    pub(crate) fn admit<B>(
         &self,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         extensions: &mut Extensions,
-    ) -> Option<Response<ResponseBody<B>>> {
+    ) -> Result<(), Response<ResponseBody<B>>> {
         let record = extensions.get::<Dependencies>();
-        let unmet = self.first_unmet(record)?;
+        let Some(unmet) = self.first_unmet(record) else {
+            if record.is_none() {
+                extensions.insert(Dependencies::new());
+            }
+            return Ok(());
+        };
         let request = RequestParts::new(method, uri, headers, extensions);
         let trace_id = self
             .policy
@@ -118,7 +127,7 @@ impl Requirements {
         let mut reused = std::mem::take(extensions);
         reused.clear();
         let accept = Accept::of(headers);
-        Some(send(serialized, &accept, reused, ResponseBody::whole))
+        Err(send(serialized, &accept, reused, ResponseBody::whole))
     }
 
     /// The way out: renders a [`DependencyError`] the inner service answered

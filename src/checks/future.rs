@@ -112,13 +112,13 @@ where
                     drop(run);
                     let mut parts = head.into_parts();
                     verdict.record_into(&mut parts.extensions);
-                    let refusal = requirements.refusal(
+                    let admitted = requirements.admit(
                         &parts.method,
                         &parts.uri,
                         &parts.headers,
                         &mut parts.extensions,
                     );
-                    if let Some(refusal) = refusal {
+                    if let Err(refusal) = admitted {
                         return Poll::Ready(Ok(refusal));
                     }
                     let request = Request::from_parts(parts, body);

@@ -6,7 +6,6 @@ use tower_service::Service;
 
 use super::ResponseFuture;
 use crate::body::ResponseBody;
-use crate::outcome::Dependencies;
 use crate::policy::ReplyTo;
 use crate::requirements::Requirements;
 
@@ -46,17 +45,14 @@ where
         // Taken out (a pointer-sized move) so that, when the request is
         // refused, its storage becomes the response's without an allocation.
         let mut extensions = std::mem::take(request.extensions_mut());
-        let refusal = requirements.refusal(
+        let admitted = requirements.admit(
             request.method(),
             request.uri(),
             request.headers(),
             &mut extensions,
         );
-        if let Some(refusal) = refusal {
+        if let Err(refusal) = admitted {
             return ResponseFuture::reject(refusal);
-        }
-        if extensions.get::<Dependencies>().is_none() {
-            extensions.insert(Dependencies::new());
         }
         *request.extensions_mut() = extensions;
         let reply_to = ReplyTo::of(
