@@ -73,6 +73,11 @@ impl Requirements {
     /// first one, echoing the request id, in the form the request's `Accept`
     /// prefers. Its extensions are the request's, emptied, so that their
     /// storage is reused.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refusal is the response itself, moved into the future at once; \
+                  boxing it would cost every refusal an allocation"
+    )]
     pub(crate) fn admit<B>(
         &self,
         method: &Method,
