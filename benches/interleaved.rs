@@ -4,30 +4,32 @@
 //! absolute times; these are the figures to quote.
 //!
 //! ```text
-//! cargo bench -p tower-failed-dependency --features checks --bench interleaved
+//! cargo bench -p tower-failed-dependency --features checks,batch --bench interleaved
 //! ROUNDS=41 BATCH=50000 cargo bench -p tower-failed-dependency --bench interleaved
 //! ```
 //!
-//! Allocations per request are counted once per variant by a counting
-//! allocator (exact, not sampled).
+//! Each variant (see `support`) builds its request, passes it through its
+//! earlier layer, answers it and drops the answer, all inside what is timed
+//! and counted. Allocations per request are counted once per variant by a
+//! counting allocator (exact, not sampled). A batch's figures are per batch
+//! of 4 parts, beside the same 4 requests sent one by one; the per-part
+//! lines divide the difference by 4.
 //!
-//! With `ONLY=<variant name>` the binary runs that one variant once over
-//! `BATCH` requests and exits: `scripts/instructions.sh` counts its
-//! instructions with callgrind, which, unlike time, does not depend on what
-//! else the machine is doing.
+//! Switches, for `scripts/instructions.sh`:
+//! - `ONLY=<variant name>`: runs that one variant `BATCH` times and exits,
+//!   for callgrind to count its instructions (which, unlike time, do not
+//!   depend on what else the machine is doing);
+//! - `ALLOCS=1 ONLY=<variant name>`: prints its allocations per run;
+//! - `LIST=1`: prints every variant of this build as `name`, `baseline` and
+//!   requests per run, tab-separated.
 
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::task::Context;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http::Request;
-use support::*;
-use tower_http::validate_request::ValidateRequestHeaderLayer;
-use tower_layer::Layer;
+use support::{with_timers, Variant};
 
 struct Counting;
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -55,166 +57,30 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Requests are built in chunks this small right before they are timed, so
-/// each is as hot in cache as a request a server has just parsed.
-const CHUNK: usize = 32;
+/// Runs over which allocations are counted, after as many to warm up.
+const COUNTED: usize = 1024;
 
-/// One thing measured: runs `batch` requests (built outside the timed part)
-/// and returns the nanoseconds per request.
-struct Variant {
-    name: &'static str,
-    baseline: &'static str,
-    run: Box<dyn FnMut(usize, bool) -> f64>,
-}
-
-/// Runs `op` on `batch` inputs made by `make` in chunks of [`CHUNK`], timing
-/// (and, when `count`, counting the allocations of) only `op`. Returns the
-/// nanoseconds per input.
-fn timed<T>(batch: usize, count: bool, make: impl Fn() -> T, mut op: impl FnMut(T)) -> f64 {
-    let chunks = batch.div_ceil(CHUNK);
-    let mut inputs = Vec::with_capacity(CHUNK);
-    let mut elapsed = Duration::ZERO;
-    for _ in 0..chunks {
-        inputs.extend((0..CHUNK).map(|_| make()));
-        COUNTING.store(count, Ordering::Relaxed);
-        let start = Instant::now();
-        for input in inputs.drain(..) {
-            op(input);
-        }
-        elapsed += start.elapsed();
-        COUNTING.store(false, Ordering::Relaxed);
+/// Nanoseconds per run, over `runs` runs.
+fn timed(variant: &mut Variant, runs: usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..runs {
+        variant.run();
     }
-    elapsed.as_nanos() as f64 / (chunks * CHUNK) as f64
+    start.elapsed().as_nanos() as f64 / runs as f64
 }
 
-/// A variant over a tower service taking `Request<R>`.
-fn variant<S, R, B>(
-    name: &'static str,
-    baseline: &'static str,
-    mut service: S,
-    make: impl Fn() -> Request<R> + 'static,
-) -> Variant
-where
-    S: tower::Service<Request<R>, Response = http::Response<B>> + 'static,
-    S::Error: std::fmt::Debug,
-{
-    let waker = noop_waker();
-    Variant {
-        name,
-        baseline,
-        run: Box::new(move |batch, count| {
-            let mut cx = Context::from_waker(&waker);
-            timed(batch, count, &make, |request| {
-                black_box(call(&mut service, request, &mut cx));
-            })
-        }),
+/// Allocations per run, after a warm-up (exact: each one is counted).
+fn allocations(variant: &mut Variant) -> f64 {
+    for _ in 0..COUNTED {
+        variant.run();
     }
-}
-
-fn variants() -> Vec<Variant> {
-    let with = |record: tower_failed_dependency::Dependencies| move || request(&record, ());
-    let axum_with = |record: tower_failed_dependency::Dependencies| {
-        move || request(&record, axum::body::Body::empty())
-    };
-    // Every pass variant gets the same request (a record of 8 successes), so
-    // that building and dropping it costs them all the same.
-    let mut variants = vec![
-        variant("bare", "bare", bare(), with(passing(8))),
-        variant(
-            "hand-written layer, pass",
-            "bare",
-            HandWritten::new(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "DependencyLayer, 1 required, pass",
-            "bare",
-            layer(1).layer(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "DependencyLayer, 8 required, pass",
-            "bare",
-            layer(8).layer(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "ValidateRequestHeaderLayer::accept, pass",
-            "bare",
-            ValidateRequestHeaderLayer::accept("application/json").layer(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "axum Router",
-            "axum Router",
-            router(),
-            axum_with(passing(1)),
-        ),
-        variant(
-            "axum Router + from_fn check",
-            "axum Router",
-            router_from_fn(),
-            axum_with(passing(1)),
-        ),
-        variant(
-            "axum Router + DependencyLayer",
-            "axum Router",
-            router_layer(),
-            axum_with(passing(1)),
-        ),
-        Variant {
-            name: "serde_json::to_vec of the problem (floor)",
-            baseline: "serde_json::to_vec of the problem (floor)",
-            run: Box::new(|batch, count| {
-                timed(
-                    batch,
-                    count,
-                    || (),
-                    |()| {
-                        black_box(serde_json::to_vec(black_box(&FLOOR)).unwrap_or_default());
-                    },
-                )
-            }),
-        },
-        variant(
-            "hand-written layer, 424",
-            "serde_json::to_vec of the problem (floor)",
-            HandWritten::new(bare()),
-            with(refused()),
-        ),
-        variant(
-            "DependencyLayer, 424 short-circuit",
-            "serde_json::to_vec of the problem (floor)",
-            layer(0)
-                .require("auth")
-                .require("inventory")
-                .require("payment")
-                .layer(bare()),
-            with(refused()),
-        ),
-    ];
-    #[cfg(feature = "checks")]
-    variants.extend([
-        variant(
-            "checks: 1 check, pass",
-            "bare",
-            support::checks::one().layer(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "checks: auth then 2 concurrent, pass",
-            "bare",
-            support::checks::graph().layer(bare()),
-            with(passing(8)),
-        ),
-        variant(
-            "hand-written async checks, same graph, pass",
-            "bare",
-            support::checks::HandWrittenChecks::new(bare()),
-            with(passing(8)),
-        ),
-    ]);
-    variants
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..COUNTED {
+        variant.run();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    ALLOCATIONS.load(Ordering::Relaxed) as f64 / COUNTED as f64
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -235,53 +101,55 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    with_timers(run);
+}
+
+fn run() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // and should only check that this runs.
     let quick = !std::env::args().any(|arg| arg == "--bench");
-    // Checks arm Tokio timers, which need a runtime to register with; every
-    // check here completes on its first poll, so the runtime is never driven.
-    #[cfg(feature = "checks")]
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    #[cfg(feature = "checks")]
-    let _entered = runtime.enter();
     let rounds = if quick { 1 } else { env("ROUNDS", 21) };
     let batch = if quick { 100 } else { env("BATCH", 20_000) };
-    let mut variants = variants();
+    let mut variants = support::variants();
     let n = variants.len();
 
+    if std::env::var_os("LIST").is_some() {
+        for v in &variants {
+            println!("{}\t{}\t{}", v.name, v.baseline, v.parts);
+        }
+        return;
+    }
     if let Ok(only) = std::env::var("ONLY") {
         let Some(v) = variants.iter_mut().find(|v| v.name == only) else {
             let names: Vec<_> = variants.iter().map(|v| v.name).collect();
             eprintln!("no variant {only:?}; the variants are: {names:#?}");
             std::process::exit(2);
         };
-        (v.run)(env("BATCH", 20_000), false);
+        v.verify();
+        if std::env::var_os("ALLOCS").is_some() {
+            println!("{}", allocations(v));
+        } else {
+            for _ in 0..env("BATCH", 20_000) {
+                v.run();
+            }
+        }
         return;
     }
 
-    // Allocations per request, counted on a batch of its own.
-    let allocations: Vec<f64> = variants
-        .iter_mut()
-        .map(|v| {
-            (v.run)(CHUNK, false);
-            ALLOCATIONS.store(0, Ordering::Relaxed);
-            (v.run)(32 * CHUNK, true);
-            ALLOCATIONS.load(Ordering::Relaxed) as f64 / (32 * CHUNK) as f64
-        })
-        .collect();
+    for v in variants.iter_mut() {
+        v.verify();
+    }
+    let allocations: Vec<f64> = variants.iter_mut().map(allocations).collect();
 
     // Warm-up, then rounds in a rotating order.
     for v in variants.iter_mut() {
-        (v.run)(batch, false);
+        timed(v, batch);
     }
     let mut times = vec![Vec::with_capacity(rounds); n];
     for round in 0..rounds {
         for k in 0..n {
             let i = (round + k) % n;
-            times[i].push((variants[i].run)(batch, false));
+            times[i].push(timed(&mut variants[i], batch));
         }
     }
 
@@ -292,14 +160,17 @@ fn main() {
             .expect("baseline exists")
     };
     println!(
-        "{rounds} rounds of {batch} requests per variant, interleaved; ratios are per round, to the baseline of the same round\n"
+        "{rounds} rounds of {batch} runs per variant, interleaved; ratios are per round, to the baseline of the same round\n"
     );
     println!(
-        "{:<44} {:>9} {:>10} {:>22} {:>7}",
+        "{:<24} {:>9} {:>10} {:>22} {:>10}",
         "variant", "median ns", "+ns", "ratio median [min, max]", "allocs"
     );
     for (i, v) in variants.iter().enumerate() {
         let b = index(v.baseline);
+        if i == b && i > 0 {
+            println!("(per run of {} requests, to {:?})", v.parts, v.name);
+        }
         let mut ratios: Vec<f64> = (0..rounds).map(|r| times[i][r] / times[b][r]).collect();
         let mut deltas: Vec<f64> = (0..rounds).map(|r| times[i][r] - times[b][r]).collect();
         let (lo, hi) = ratios
@@ -308,7 +179,7 @@ fn main() {
         let mut own = times[i].clone();
         let extra = allocations[i] - allocations[b];
         println!(
-            "{:<44} {:>9.1} {:>+10.1} {:>8.2}x [{:.2}, {:.2}] {:>7}",
+            "{:<24} {:>9.1} {:>+10.1} {:>8.2}x [{:.2}, {:.2}] {:>10}",
             v.name,
             median(&mut own),
             median(&mut deltas),
@@ -321,8 +192,22 @@ fn main() {
                 format!("{}{extra:+}", allocations[i])
             },
         );
-        if i == b && v.name != "bare" {
-            println!("{:<44}", format!("  (baseline of the rows below)"));
+    }
+    // A batch's cost per part, over sending the part alone.
+    for (i, v) in variants.iter().enumerate() {
+        let b = index(v.baseline);
+        if i == b || v.parts == 1 {
+            continue;
         }
+        let parts = v.parts as f64;
+        let mut deltas: Vec<f64> = (0..rounds)
+            .map(|r| (times[i][r] - times[b][r]) / parts)
+            .collect();
+        println!(
+            "{}, per part: {:+.1} ns, {:+} allocations over a request alone",
+            v.name,
+            median(&mut deltas),
+            (allocations[i] - allocations[b]) / parts,
+        );
     }
 }

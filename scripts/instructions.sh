@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Instructions per request of each pass-path and short-circuit variant of
-# benches/interleaved.rs, counted by callgrind: repeatable whatever else the
-# machine is doing. Each variant runs twice, over N and 2N requests; the
-# difference divided by N is the per-request count, so start-up cancels out.
-# Request building is counted too, and is the same within each group, so the
-# differences to the group's baseline are what the layer adds.
+# Instructions and allocations per request of every variant of
+# benches/interleaved.rs, against what the same request costs bare (and a
+# batch against the same requests sent one by one). Instructions are counted
+# by callgrind: repeatable whatever else the machine is doing. Each variant
+# runs twice, over N and 2N requests; the difference divided by N is the
+# per-request count, so start-up cancels out. Allocations are counted
+# exactly by the benchmark's own counting allocator (ALLOCS=1).
 #
-#   scripts/instructions.sh                      # N = 5000, features: checks
-#   FEATURES=checks,xml scripts/instructions.sh  # with problem+xml negotiation
+# Every run builds its request with the same function, passes it through
+# its earlier layer (a marker, a flag or a fresh record left in the
+# extensions) and answers it, all counted; the differences to the baseline
+# are what the variant adds.
+#
+#   scripts/instructions.sh                      # N = 5000, features: checks,batch
+#   FEATURES=checks,batch,xml scripts/instructions.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-5000}
-FEATURES=${FEATURES:-checks}
+FEATURES=${FEATURES:-checks,batch}
 (( N >= 100 && N <= 100000 )) || { echo "N must be 100 to 100000" >&2; exit 2; }
 
 if ! command -v valgrind >/dev/null; then
@@ -26,42 +32,50 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "interleaved" and m.get("executable"):
         print(m["executable"])')
+[[ -n $bench ]] || { echo "the benchmark did not build" >&2; exit 1; }
 
-count() { # variant batch
+count() { # variant runs
     ONLY="$1" BATCH="$2" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" 2>&1 |
         awk '/Collected/ {gsub(",", "", $4); print $4}'
 }
 
-per_request() { # variant
+instructions() { # variant
     local one two
     one=$(count "$1" "$N")
     two=$(count "$1" $((2 * N)))
     echo $(( (two - one) / N ))
 }
 
-report() { # baseline variants...
-    local base base_count
-    base=$1
-    shift
-    base_count=$(per_request "$base")
-    printf '%-44s %8s\n' "$base" "$base_count"
-    for variant in "$@"; do
-        local c
-        c=$(per_request "$variant")
-        printf '%-44s %8s %+8d\n' "$variant" "$c" $((c - base_count))
-    done
+allocations() { # variant
+    ALLOCS=1 ONLY="$1" "$bench"
 }
 
-echo "instructions per request (callgrind, N=$N; requests built in the counted part, the same within a group)"
-report "bare" \
-    "hand-written layer, pass" \
-    "DependencyLayer, 1 required, pass" \
-    "DependencyLayer, 8 required, pass" \
-    "ValidateRequestHeaderLayer::accept, pass"
+# name, baseline and requests per run of every variant of this build.
+mapfile -t variants < <(LIST=1 "$bench")
+declare -A ins allocs
+
+echo "per request (callgrind, N=$N, features $FEATURES): request built, earlier layer and answer all counted"
 echo
-report "hand-written layer, 424" "DependencyLayer, 424 short-circuit"
-echo
-report "bare" \
-    "checks: 1 check, pass" \
-    "checks: auth then 2 concurrent, pass" \
-    "hand-written async checks, same graph, pass"
+printf '%-24s %12s %10s %12s %10s\n' variant instructions "over bare" allocations "over bare"
+for line in "${variants[@]}"; do
+    IFS=$'\t' read -r name baseline parts <<<"$line"
+    ins[$name]=$(instructions "$name")
+    allocs[$name]=$(allocations "$name")
+    if [[ $name == "$baseline" && $parts != 1 ]]; then
+        echo "-- per run of $parts requests; \"over\" is over \"$baseline\":"
+    fi
+    awk -v name="$name" -v i="${ins[$name]}" -v bi="${ins[$baseline]}" \
+        -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" -v base="$([[ $name == "$baseline" ]] && echo 1)" \
+        'BEGIN {
+            if (base) printf "%-24s %12d %10s %12g %10s\n", name, i, "-", a, "-"
+            else printf "%-24s %12d %+10d %12g %+10g\n", name, i, i - bi, a, a - ba
+        }'
+done
+# A batch's cost per part, over sending the part alone.
+for line in "${variants[@]}"; do
+    IFS=$'\t' read -r name baseline parts <<<"$line"
+    [[ $name != "$baseline" && $parts != 1 ]] || continue
+    awk -v name="$name, per part" -v d="$(( ${ins[$name]} - ${ins[$baseline]} ))" -v parts="$parts" \
+        -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" \
+        'BEGIN { printf "%-24s %12s %+10d %12s %+10g\n", name, "", d / parts, "", (a - ba) / parts }'
+done

@@ -1,32 +1,50 @@
-//! The services and requests both benchmarks measure.
+//! The variants both benchmarks measure, each built and driven the same way.
+//!
+//! One run of a variant builds its request with [`request`], passes it
+//! through the earlier layer (a `map_request` closure that leaves in the
+//! extensions what that layer would: a [`Marker`], a [`Passed`] flag or a
+//! fresh [`Dependencies`] record), calls the service, and drops the answer.
+//! All of it happens inside what is timed and counted, so a variant pays for
+//! everything its user would, and the baseline pays for the same request.
+//!
+//! Every future here completes on its first poll (checks that pass at once,
+//! an axum router whose handlers do not await), so requests are driven with
+//! a no-op waker and no executor; the check variants arm Tokio timers, which
+//! only need a runtime entered ([`with_timers`]), never driven.
 
+// Each benchmark uses only part of this module.
 #![allow(dead_code)]
+
+mod by_hand;
 
 #[path = "../../tests/support/immediate.rs"]
 mod immediate;
 
-pub use immediate::{call, noop_waker};
-
 use std::convert::Infallible;
-use std::future::{ready, Future, Ready};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::future::{ready, Ready};
+use std::hint::black_box;
+use std::task::Context;
 
-use axum::extract::Request as AxumRequest;
-use axum::middleware::{from_fn, Next};
-use axum::response::{IntoResponse, Response as AxumResponse};
+use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::Full;
-use serde::Serialize;
-use tower::{service_fn, Service};
-use tower_failed_dependency::{Dependencies, DependencyLayer, Failure, Outcome};
-use tower_layer::Layer;
+use tower::{service_fn, Service, ServiceBuilder};
+use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 
-pub const NAMES: [&str; 8] = [
+use self::by_hand::HandWritten;
+use self::immediate::{call, noop_waker};
+
+/// The baseline of the single-request variants.
+pub const BARE: &str = "bare";
+/// The baseline of the batch variants.
+#[cfg(feature = "batch")]
+pub const ONE_BY_ONE: &str = "4 requests one by one";
+
+/// The names the "8 required" variant records and requires.
+const NAMES: [&str; 8] = [
     "auth",
     "tenant",
     "quota",
@@ -37,271 +55,318 @@ pub const NAMES: [&str; 8] = [
     "shipping",
 ];
 
-pub type Body = Full<Bytes>;
+/// What any earlier layer leaves in a request's extensions.
+#[derive(Clone, Copy)]
+pub struct Marker(pub u8);
 
-fn handle(_: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
-    ready(Ok(Response::new(Full::new(Bytes::from_static(b"ok")))))
+/// What an earlier layer leaves for the hand-written service: did the
+/// prerequisite pass?
+#[derive(Clone, Copy)]
+pub struct Passed(pub bool);
+
+/// One thing measured.
+pub struct Variant {
+    /// Its name, as `ONLY=` and the tables spell it.
+    pub name: &'static str,
+    /// The variant it is compared with.
+    pub baseline: &'static str,
+    /// How many requests one run answers (a batch's parts, or the requests
+    /// sent one by one instead).
+    pub parts: usize,
+    /// One run; with `true`, it also asserts the answer is the one expected.
+    run: Box<dyn FnMut(bool)>,
 }
 
-/// The handler alone.
-pub fn bare() -> impl Service<
-    Request<()>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = Ready<Result<Response<Body>, Infallible>>,
-> + Clone {
-    service_fn(handle)
-}
-
-/// `DependencyLayer` requiring the first `required` names.
-pub fn layer(required: usize) -> DependencyLayer {
-    NAMES[..required]
-        .iter()
-        .fold(DependencyLayer::new(), |layer, name| layer.require(*name))
-}
-
-/// A record in which the first `required` names succeeded.
-pub fn passing(required: usize) -> Dependencies {
-    let mut record = Dependencies::new();
-    for name in &NAMES[..required] {
-        record.record_success(*name);
+impl Variant {
+    /// One run: the request built, passed through the earlier layer and
+    /// answered, the answer dropped.
+    pub fn run(&mut self) {
+        (self.run)(false)
     }
-    record
+
+    /// One run that panics unless the answer is the one this variant is
+    /// about (a pass that passed, a 424 that refused, every part 200).
+    pub fn verify(&mut self) {
+        (self.run)(true)
+    }
 }
 
-/// A record in which `inventory` was refused and `payment` skipped.
-pub fn refused() -> Dependencies {
-    let mut record = Dependencies::new();
-    record
-        .record_success("auth")
-        .record_failure(
-            "inventory",
-            Failure::rejected(StatusCode::CONFLICT)
-                .with_detail("Only 0 left of sold-out.")
-                .with_code("OUT_OF_STOCK"),
-        )
-        .record_skipped("payment", "inventory");
-    record
-}
-
-/// A request carrying `record`, as an earlier layer would leave it.
-pub fn request<B>(record: &Dependencies, body: B) -> Request<B> {
+/// The request of every variant: `GET /items/1` (or whatever `method`,
+/// `uri` and `body` say), accepting JSON.
+pub fn request(method: Method, uri: &'static str, body: Body) -> Request<Body> {
     let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = Uri::from_static(uri);
     request
         .headers_mut()
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    request.extensions_mut().insert(record.clone());
     request
 }
 
-/// The problem the 424 short-circuit sends, as a plain derived struct.
-#[derive(Serialize)]
-pub struct Floor<'a> {
-    pub title: &'a str,
-    pub status: u16,
-    pub detail: &'a str,
-    pub dependency: &'a str,
-    pub dependency_status: u16,
-    pub code: &'a str,
-    pub retryable: bool,
-    pub skipped: [&'a str; 1],
+fn get_item() -> Request<Body> {
+    request(Method::GET, "/items/1", Body::empty())
 }
 
-pub const FLOOR: Floor<'static> = Floor {
-    title: "Failed Dependency",
-    status: 424,
-    detail: "Only 0 left of sold-out.",
-    dependency: "inventory",
-    dependency_status: 409,
-    code: "OUT_OF_STOCK",
-    retryable: false,
-    skipped: ["payment"],
-};
-
-/// What a user would write by hand: check one name, pass, or answer 424 with
-/// a serde_json body.
-#[derive(Clone)]
-pub struct HandWritten<S> {
-    inner: S,
+/// Runs `f` with a Tokio runtime entered, so that the check variants can
+/// arm their timers.
+pub fn with_timers<T>(f: impl FnOnce() -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let _entered = runtime.enter();
+    f()
 }
 
-impl<S> HandWritten<S> {
-    pub fn new(inner: S) -> Self {
-        Self { inner }
+// The earlier layers.
+
+fn marked(mut request: Request<Body>) -> Request<Body> {
+    request.extensions_mut().insert(Marker(1));
+    request
+}
+
+fn flagged(passed: bool) -> impl Fn(Request<Body>) -> Request<Body> + Clone {
+    move |mut request| {
+        request.extensions_mut().insert(Passed(passed));
+        request
     }
 }
 
-impl<S> Service<Request<()>> for HandWritten<S>
+fn succeeded(names: &'static [&'static str]) -> impl Fn(Request<Body>) -> Request<Body> + Clone {
+    move |mut request| {
+        let mut record = Dependencies::new();
+        for name in names {
+            record.record_success(*name);
+        }
+        request.extensions_mut().insert(record);
+        request
+    }
+}
+
+fn refused(mut request: Request<Body>) -> Request<Body> {
+    let mut record = Dependencies::new();
+    record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
+    request.extensions_mut().insert(record);
+    request
+}
+
+// The services.
+
+type Answer = Response<Full<Bytes>>;
+
+/// The handler: an empty 200.
+fn bare() -> impl Service<
+    Request<Body>,
+    Response = Answer,
+    Error = Infallible,
+    Future = Ready<Result<Answer, Infallible>>,
+> + Clone
+       + Send
+       + 'static {
+    service_fn(|_: Request<Body>| ready(Ok(Response::new(Full::default()))))
+}
+
+/// A small axum router; its handler does not await.
+fn router() -> Router {
+    Router::new().route("/items/{id}", get(|| async {}))
+}
+
+/// A variant answering one request of [`get_item`] with `service`.
+fn single<S, B>(name: &'static str, mut service: S, expected: StatusCode) -> Variant
 where
-    S: Service<Request<()>, Response = Response<Body>, Error = Infallible>,
-    S::Future: Unpin,
+    S: Service<Request<Body>, Response = Response<B>> + 'static,
+    S::Error: std::fmt::Debug,
+    B: 'static,
 {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = HandWrittenFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<()>) -> Self::Future {
-        let passed = request
-            .extensions()
-            .get::<Dependencies>()
-            .and_then(|record| record.get("inventory"))
-            .is_some_and(Outcome::is_success);
-        if passed {
-            return HandWrittenFuture::Inner(self.inner.call(request));
-        }
-        let body = serde_json::to_vec(&FLOOR).unwrap_or_default();
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = StatusCode::FAILED_DEPENDENCY;
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        HandWrittenFuture::Reject(Some(response))
-    }
-}
-
-pub enum HandWrittenFuture<F> {
-    Inner(F),
-    Reject(Option<Response<Body>>),
-}
-
-impl<F: Future<Output = Result<Response<Body>, Infallible>> + Unpin> Future
-    for HandWrittenFuture<F>
-{
-    type Output = Result<Response<Body>, Infallible>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            HandWrittenFuture::Inner(future) => Pin::new(future).poll(cx),
-            HandWrittenFuture::Reject(response) => {
-                Poll::Ready(Ok(response.take().expect("polled once")))
+    let waker = noop_waker();
+    Variant {
+        name,
+        baseline: BARE,
+        parts: 1,
+        run: Box::new(move |verify| {
+            let response = call(&mut service, get_item(), &mut Context::from_waker(&waker));
+            if verify {
+                assert_eq!(response.status(), expected, "{name}");
             }
-        }
+            black_box(response);
+        }),
     }
 }
 
-/// A plain axum router.
-pub fn router() -> Router {
-    Router::new().route("/", get(|| async { "ok" }))
+/// Every variant of this build, baselines first.
+pub fn variants() -> Vec<Variant> {
+    let mut variants = vec![
+        single(
+            BARE,
+            ServiceBuilder::new().map_request(marked).service(bare()),
+            StatusCode::OK,
+        ),
+        single(
+            "hand-written pass",
+            ServiceBuilder::new()
+                .map_request(flagged(true))
+                .service(HandWritten::new(bare())),
+            StatusCode::OK,
+        ),
+        single(
+            "crate pass, 1 required",
+            ServiceBuilder::new()
+                .map_request(succeeded(&NAMES[..1]))
+                .layer(DependencyLayer::new().require("auth"))
+                .service(bare()),
+            StatusCode::OK,
+        ),
+        single(
+            "crate pass, 8 required",
+            ServiceBuilder::new()
+                .map_request(succeeded(&NAMES))
+                .layer(
+                    NAMES
+                        .iter()
+                        .fold(DependencyLayer::new(), |layer, name| layer.require(*name)),
+                )
+                .service(bare()),
+            StatusCode::OK,
+        ),
+        single(
+            "hand-written 424",
+            ServiceBuilder::new()
+                .map_request(flagged(false))
+                .service(HandWritten::new(bare())),
+            StatusCode::FAILED_DEPENDENCY,
+        ),
+        single(
+            "crate 424",
+            ServiceBuilder::new()
+                .map_request(refused)
+                .layer(DependencyLayer::new().require("inventory"))
+                .service(bare()),
+            StatusCode::FAILED_DEPENDENCY,
+        ),
+    ];
+    #[cfg(feature = "checks")]
+    variants.extend(checks());
+    #[cfg(feature = "batch")]
+    variants.extend(batch::variants());
+    variants
 }
 
-async fn check_auth(request: AxumRequest, next: Next) -> AxumResponse {
-    let passed = request
-        .extensions()
-        .get::<Dependencies>()
-        .and_then(|record| record.get("auth"))
-        .is_some_and(Outcome::is_success);
-    if passed {
-        next.run(request).await
-    } else {
-        StatusCode::FAILED_DEPENDENCY.into_response()
-    }
-}
-
-/// The router with `middleware::from_fn` doing the same check.
-pub fn router_from_fn() -> Router {
-    router().layer(from_fn(check_auth))
-}
-
-/// The router with `DependencyLayer` doing the same check.
-pub fn router_layer() -> Router {
-    router().layer(DependencyLayer::new().require("auth"))
-}
-
-pub fn layered<S>(layer: DependencyLayer, inner: S) -> tower_failed_dependency::Dependency<S> {
-    layer.layer(inner)
-}
-
-/// Checks that pass at once, for the `checks` feature's benchmarks.
 #[cfg(feature = "checks")]
-pub mod checks {
-    use std::time::Duration;
+fn checks() -> [Variant; 2] {
+    use tower_failed_dependency::checks::RequestHead;
 
-    use tower_failed_dependency::checks::{CheckedLayer, RequestHead};
-    use tower_failed_dependency::{DependencyLayer, Failure};
+    [
+        single(
+            "hand-written check",
+            ServiceBuilder::new()
+                .map_request(marked)
+                .service(by_hand::HandWrittenCheck::new(bare())),
+            StatusCode::OK,
+        ),
+        single(
+            "crate check",
+            ServiceBuilder::new()
+                .map_request(marked)
+                .layer(
+                    DependencyLayer::new()
+                        .check("auth", |_: RequestHead| async { Ok::<_, Failure>(()) })
+                        .build()
+                        .expect("a valid graph"),
+                )
+                .service(bare()),
+            StatusCode::OK,
+        ),
+    ]
+}
+
+/// A batch of 4 parts through `BatchLayer`, against the same 4 requests
+/// sent one by one through the same router, without the layer: what a
+/// client that does not batch costs. Each part is the request sent alone
+/// (same method, path and `accept`); the batch request and the requests
+/// sent alone carry the same marker, which every part inherits.
+#[cfg(feature = "batch")]
+mod batch {
+    use tower_failed_dependency::batch::BatchLayer;
+    use tower_failed_dependency::Outcome;
 
     use super::*;
 
-    async fn pass(_: RequestHead) -> Result<(), Failure> {
-        Ok(())
-    }
+    /// The paths of the 4 requests, in both forms.
+    const PATHS: [&str; 4] = ["/items/1", "/items/2", "/items/3", "/items/4"];
 
-    /// One check.
-    pub fn one() -> CheckedLayer {
-        DependencyLayer::new()
-            .check("auth", pass)
-            .build()
-            .expect("a valid graph")
-    }
+    /// 4 independent parts, each the same request as one sent alone.
+    const INDEPENDENT: &str = r#"{"requests": [
+        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
+        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}},
+        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}},
+        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}}
+    ]}"#;
 
-    /// `auth`, then `inventory` and `payment` concurrently.
-    pub fn graph() -> CheckedLayer {
-        DependencyLayer::new()
-            .check("auth", pass)
-            .check("inventory", pass)
-            .after(["auth"])
-            .check("payment", pass)
-            .after(["auth"])
-            .build()
-            .expect("a valid graph")
-    }
+    /// The same parts, each depending on the one before.
+    const CHAIN: &str = r#"{"requests": [
+        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
+        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}, "dependsOn": ["1"]},
+        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}, "dependsOn": ["2"]},
+        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}, "dependsOn": ["3"]}
+    ]}"#;
 
-    async fn ok() -> Result<(), Failure> {
-        Ok(())
-    }
-
-    /// What a user writes by hand for the same graph: one boxed async block
-    /// per request, each check under a timeout, the independent two joined.
-    /// It records nothing and renders nothing.
-    #[derive(Clone)]
-    pub struct HandWrittenChecks<S> {
-        inner: S,
-    }
-
-    impl<S> HandWrittenChecks<S> {
-        pub fn new(inner: S) -> Self {
-            Self { inner }
-        }
-    }
-
-    impl<S> Service<Request<()>> for HandWrittenChecks<S>
-    where
-        S: Service<Request<()>, Response = Response<Body>, Error = Infallible>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send,
-    {
-        type Response = Response<Body>;
-        type Error = Infallible;
-        type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, request: Request<()>) -> Self::Future {
-            let mut inner = self.inner.clone();
-            Box::pin(async move {
-                let limit = Duration::from_secs(10);
-                let refused = || Response::builder().status(424).body(Body::default());
-                if !matches!(tokio::time::timeout(limit, ok()).await, Ok(Ok(()))) {
-                    return Ok(refused().unwrap_or_default());
+    fn one_by_one() -> Variant {
+        let mut service = ServiceBuilder::new().map_request(marked).service(router());
+        let waker = noop_waker();
+        Variant {
+            name: ONE_BY_ONE,
+            baseline: ONE_BY_ONE,
+            parts: PATHS.len(),
+            run: Box::new(move |verify| {
+                for path in PATHS {
+                    let request = request(Method::GET, path, Body::empty());
+                    let response = call(&mut service, request, &mut Context::from_waker(&waker));
+                    if verify {
+                        assert_eq!(response.status(), StatusCode::OK, "{path}");
+                    }
+                    black_box(response);
                 }
-                let (inventory, payment) = tokio::join!(
-                    tokio::time::timeout(limit, ok()),
-                    tokio::time::timeout(limit, ok())
-                );
-                if !matches!((inventory, payment), (Ok(Ok(())), Ok(Ok(())))) {
-                    return Ok(refused().unwrap_or_default());
-                }
-                inner.call(request).await
-            })
+            }),
         }
+    }
+
+    fn batch(name: &'static str, parts: &'static str) -> Variant {
+        let mut service = ServiceBuilder::new()
+            .map_request(marked)
+            .layer(BatchLayer::new())
+            .service(router());
+        let waker = noop_waker();
+        Variant {
+            name,
+            baseline: ONE_BY_ONE,
+            parts: PATHS.len(),
+            run: Box::new(move |verify| {
+                let request = request(Method::POST, "/$batch", Body::from(parts));
+                let response = call(&mut service, request, &mut Context::from_waker(&waker));
+                if verify {
+                    assert_eq!(response.status(), StatusCode::OK, "{name}");
+                    let record = response
+                        .extensions()
+                        .get::<Dependencies>()
+                        .expect("a record of the parts");
+                    assert_eq!(record.len(), PATHS.len(), "{name}");
+                    assert!(
+                        record
+                            .iter()
+                            .all(|(_, outcome)| Outcome::is_success(outcome)),
+                        "{name}"
+                    );
+                }
+                black_box(response);
+            }),
+        }
+    }
+
+    pub(super) fn variants() -> [Variant; 3] {
+        [
+            one_by_one(),
+            batch("batch", INDEPENDENT),
+            batch("4-part chain", CHAIN),
+        ]
     }
 }
