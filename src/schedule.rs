@@ -17,6 +17,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use smallvec::SmallVec;
+
 use crate::outcome::Name;
 
 /// A running step: the user's own async code (a check, a call of the inner
@@ -67,9 +69,14 @@ enum State<T> {
     Done(Ended<T>),
 }
 
+/// How many steps a schedule keeps without allocating.
+const INLINE: usize = 4;
+
 /// Where every step of one graph stands.
 pub(crate) struct Schedule<T> {
-    states: Vec<State<T>>,
+    /// Up to [`INLINE`] steps (a layer's usual checks) without an
+    /// allocation.
+    states: SmallVec<[State<T>; INLINE]>,
     /// How many steps may run at once.
     limit: usize,
     running: usize,

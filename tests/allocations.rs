@@ -267,12 +267,12 @@ fn recording_a_refusal_and_answering_it_allocates_at_most_three_times_over_bare(
     assert_eq!(reallocs, 0);
 }
 
-/// One check that succeeds at once: its boxed future (with its timer), the
-/// shared request head, the schedule's state and the record. The project's
-/// goal is 2; this keeps the 4 of today from growing.
+/// One check that succeeds at once allocates twice over the bare service:
+/// its boxed future (with its timer) and the shared request head. The
+/// schedule's state and the record are kept inline.
 #[cfg(feature = "checks")]
 #[test]
-fn one_check_allocates_at_most_four_times_over_bare() {
+fn one_check_allocates_at_most_twice_over_bare() {
     use tower_failed_dependency::checks::RequestHead;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -301,7 +301,7 @@ fn one_check_allocates_at_most_four_times_over_bare() {
     let (response, allocs, _) = counted(|| call(&mut checked, second, &mut cx));
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
-        allocs <= bare_allocs + 4,
+        allocs <= bare_allocs + 2,
         "{allocs} allocations against {bare_allocs} bare"
     );
 }

@@ -100,7 +100,7 @@ pub(crate) struct Verdict {
     /// How every check ended, in declaration order. Checks still running
     /// when a refusal was decided are dropped and listed as skipped because
     /// of the prerequisite that decided it.
-    ended: Vec<Option<Ended<Checked>>>,
+    schedule: Schedule<Checked>,
 }
 
 impl Run {
@@ -208,11 +208,9 @@ impl Run {
                 });
             }
         }
-        let schedule = std::mem::replace(&mut self.schedule, Schedule::new(0, 1));
-        let ended = schedule.into_ended().collect();
         Verdict {
             plan: Arc::clone(&self.checks.plan),
-            ended,
+            schedule: std::mem::replace(&mut self.schedule, Schedule::new(0, 1)),
         }
     }
 }
@@ -253,7 +251,7 @@ impl Verdict {
     /// Records every check's outcome in the request's record, in declaration
     /// order, and inserts the values the checks produced.
     pub(crate) fn record_into(self, extensions: &mut Extensions) {
-        for (node, ended) in self.plan.nodes.iter().zip(self.ended) {
+        for (node, ended) in self.plan.nodes.iter().zip(self.schedule.into_ended()) {
             let Some(ended) = ended else {
                 continue;
             };
