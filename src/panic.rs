@@ -38,7 +38,7 @@ use std::any::Any;
 use http::{Extensions, Response};
 use tower_http::catch_panic::ResponseForPanic;
 
-use crate::outcome::Failure;
+use crate::outcome::{Failure, Panicked};
 use crate::policy::{Incident, StatusPolicy, Unanswered};
 use crate::problem::ProblemBody;
 
@@ -80,21 +80,5 @@ impl ResponseForPanic for PanicProblem {
         let mut extensions = Extensions::new();
         extensions.insert(Unanswered(failure));
         serialized.into_response(extensions, ProblemBody::new)
-    }
-}
-
-/// A panic's message, kept as the failure's source for the log.
-#[derive(Debug, thiserror::Error)]
-#[error("panicked: {0}")]
-struct Panicked(String);
-
-impl From<&(dyn Any + Send)> for Panicked {
-    fn from(payload: &(dyn Any + Send)) -> Self {
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a panic without a message");
-        Self(message.to_owned())
     }
 }

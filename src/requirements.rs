@@ -93,10 +93,7 @@ impl Requirements {
             return Ok(());
         };
         let request = RequestParts::new(method, uri, headers, extensions);
-        let trace_id = self
-            .policy
-            .trace_id_member()
-            .and_then(|_| trace_id_of(headers));
+        let trace_id = trace_id_of(&self.policy, headers);
         let trace_id = trace_id.as_ref().map(|id| id.as_str());
         let request_id = sanitized(headers, &self.request_id_header);
         let incident = |dependency, failure, event| Incident {

@@ -11,7 +11,6 @@
 // one of them leaves the other's part unused.
 #![cfg_attr(not(all(feature = "checks", feature = "batch")), allow(dead_code))]
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -19,7 +18,7 @@ use std::task::{Context, Poll};
 
 use smallvec::SmallVec;
 
-use crate::outcome::Name;
+use crate::outcome::{Name, Panicked};
 
 /// A running step: the user's own async code (a check, a call of the inner
 /// service), boxed once because each step of one graph has its own type.
@@ -252,28 +251,6 @@ impl<T> Schedule<T> {
         if matches!(before, State::Running(_)) {
             self.running -= 1;
         }
-    }
-}
-
-/// A step that panicked; the message is logged, never rendered.
-#[derive(Debug, thiserror::Error)]
-#[error("it panicked: {0}")]
-pub(crate) struct Panicked(String);
-
-impl Panicked {
-    /// The panic's message.
-    pub(crate) fn message(payload: &(dyn Any + Send)) -> &str {
-        payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a panic without a message")
-    }
-}
-
-impl From<Box<dyn Any + Send>> for Panicked {
-    fn from(payload: Box<dyn Any + Send>) -> Self {
-        Self(Self::message(&*payload).to_owned())
     }
 }
 

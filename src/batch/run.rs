@@ -98,10 +98,7 @@ impl<'a> Outer<'a> {
     fn of(head: &'a Head, config: &Config) -> Self {
         Self {
             request_id: sanitized(&head.headers, &config.request_id_header),
-            trace_id: config
-                .policy
-                .trace_id_member()
-                .and_then(|_| trace_id_of(&head.headers)),
+            trace_id: trace_id_of(&config.policy, &head.headers),
             accept: Accept::of(&head.headers),
             request: RequestParts::new(&head.method, &head.uri, &head.headers, &head.extensions),
         }

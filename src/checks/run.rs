@@ -14,8 +14,8 @@ use tokio::time::Sleep;
 
 use super::prerequisite::{Checked, ErasedPrerequisite, RequestHead};
 use super::span::CheckSpan;
-use crate::outcome::{Dependencies, Failure, Name, Outcome};
-use crate::schedule::{Blocker, Ended, Panicked, Schedule, StepFuture, Steps};
+use crate::outcome::{Dependencies, Failure, Name, Outcome, Panicked};
+use crate::schedule::{Blocker, Ended, Schedule, StepFuture, Steps};
 
 /// One check as the layer holds it.
 pub(crate) struct Node {

@@ -78,7 +78,7 @@ impl CheckSpan {
         #[cfg(feature = "tracing")]
         {
             let _entered = self.span.enter();
-            let message = crate::schedule::Panicked::message(payload);
+            let message = crate::outcome::Panicked::message(payload);
             tracing::error!(error = message, "check panicked");
         }
         #[cfg(not(feature = "tracing"))]

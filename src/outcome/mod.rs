@@ -24,8 +24,13 @@
 mod cause;
 mod classify;
 mod failure;
+#[cfg(any(feature = "checks", feature = "batch", feature = "catch-panic"))]
+mod panicked;
 mod record;
 
 pub use self::cause::Cause;
 pub use self::failure::{BoxError, Failure, FailureKind, FieldError};
 pub use self::record::{Dependencies, Iter, Name, Outcome};
+
+#[cfg(any(feature = "checks", feature = "batch", feature = "catch-panic"))]
+pub(crate) use self::panicked::Panicked;

@@ -2,7 +2,7 @@
 //! call until the inner service has answered.
 
 use http::header::HeaderName;
-use http::{HeaderValue, Request};
+use http::{HeaderMap, HeaderValue, Request};
 
 use super::incident::Incident;
 use super::request::KeptRequest;
@@ -38,9 +38,7 @@ impl ReplyTo {
         Self {
             request_id: headers.get(request_id_header).cloned(),
             accept: Accept::of(headers),
-            traceparent: policy
-                .trace_id_member()
-                .and_then(|_| headers.get(&TRACEPARENT).cloned()),
+            traceparent: traceparent(policy, headers).cloned(),
             request: policy
                 .hook_reads_request()
                 .then(|| Box::new(KeptRequest::of(request))),
@@ -82,8 +80,17 @@ impl ReplyTo {
     }
 }
 
-/// The trace id of a problem answering a request whose headers are
-/// `headers`, read at once.
-pub(crate) fn trace_id_of(headers: &http::HeaderMap) -> Option<TraceId> {
-    TraceId::find(headers.get(&TRACEPARENT))
+/// The trace id of a problem `policy` writes in answer to a request whose
+/// headers are `headers`, read at once; none when the policy writes none.
+pub(crate) fn trace_id_of(policy: &StatusPolicy, headers: &HeaderMap) -> Option<TraceId> {
+    policy
+        .trace_id_member()
+        .and_then(|_| TraceId::find(headers.get(&TRACEPARENT)))
+}
+
+/// The request's `traceparent`, when `policy` writes trace ids.
+fn traceparent<'h>(policy: &StatusPolicy, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+    policy
+        .trace_id_member()
+        .and_then(|_| headers.get(&TRACEPARENT))
 }
