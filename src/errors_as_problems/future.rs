@@ -55,18 +55,15 @@ where
         }
         // A failure whose problem was written without this request in
         // sight: written again, answering it.
-        let named = extensions.get::<DependencyError>().cloned();
-        let unanswered = extensions
-            .get::<Unanswered>()
-            .map(|Unanswered(failure)| failure.clone());
-        if let Some(error) = &named {
+        // (Cloned out of the response, which the answer consumes.)
+        if let Some(error) = extensions.get::<DependencyError>().cloned() {
             // Written quietly by `From<DependencyError>`: logged here.
             let incident = error.incident();
             let answered = answer(this.config, this.reply_to, incident, response, true);
             return Poll::Ready(Ok(answered));
         }
-        if let Some(failure) = &unanswered {
-            let incident = Incident::new(None, failure, ERROR_RESPONSE);
+        if let Some(Unanswered(failure)) = extensions.get::<Unanswered>().cloned() {
+            let incident = Incident::new(None, &failure, ERROR_RESPONSE);
             let answered = answer(this.config, this.reply_to, incident, response, false);
             return Poll::Ready(Ok(answered));
         }
