@@ -23,9 +23,10 @@ if ! command -v redis-server >/dev/null; then
 fi
 
 js=examples/interop/graph-js
-if [ -f "$js/package-lock.json" ] && ! cmp -s "$js/package-lock.json" "$js/node_modules/.package-lock.json" 2>/dev/null; then
+if [ -f "$js/package-lock.json" ] && ! cmp -s "$js/package-lock.json" "$js/node_modules/installed-lock.json" 2>/dev/null; then
     echo "setup: installing the Graph JavaScript SDK (npm ci)"
     (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$js/package-lock.json" "$js/node_modules/installed-lock.json"
 fi
 
 py=examples/interop/graph-python
