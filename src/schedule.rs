@@ -32,9 +32,13 @@ pub(crate) trait Steps {
     /// The steps `step` waits for: earlier or later ones, never itself.
     fn dependencies(&self, step: usize) -> &[usize];
 
-    /// Starts `step`, whose dependencies all succeeded. A panic here ends
-    /// the step as panicked.
-    fn start(&mut self, step: usize) -> StepFuture<Self::Output>;
+    /// Starts `step`, whose dependencies all succeeded; `earlier` holds
+    /// what they gave. A panic here ends the step as panicked.
+    fn start(
+        &mut self,
+        step: usize,
+        earlier: Earlier<'_, Self::Output>,
+    ) -> StepFuture<Self::Output>;
 
     /// Whether a step that gave `output` succeeded, so that its dependents
     /// may start.
@@ -60,6 +64,21 @@ pub(crate) enum Ended<T> {
     /// It did not run, or was dropped, because `dependency` did not succeed;
     /// `root` is the first step of that chain that failed.
     Skipped { dependency: Blocker, root: Blocker },
+}
+
+/// What the steps that ran to their end gave, as a starting step sees them.
+pub(crate) struct Earlier<'a, T> {
+    states: &'a [State<T>],
+}
+
+impl<T> Earlier<'_, T> {
+    /// What `step` gave, if it ran to its end.
+    pub(crate) fn output(&self, step: usize) -> Option<&T> {
+        match self.states.get(step) {
+            Some(State::Done(Ended::Ran(output))) => Some(output),
+            _ => None,
+        }
+    }
 }
 
 enum State<T> {
@@ -217,7 +236,10 @@ impl<T> Schedule<T> {
                 continue;
             }
             started = true;
-            match catch_unwind(AssertUnwindSafe(|| steps.start(step))) {
+            let earlier = Earlier {
+                states: &self.states,
+            };
+            match catch_unwind(AssertUnwindSafe(|| steps.start(step, earlier))) {
                 Ok(future) => {
                     self.states[step] = State::Running(future);
                     self.running += 1;
@@ -277,7 +299,7 @@ mod tests {
             &self.deps[step]
         }
 
-        fn start(&mut self, step: usize) -> StepFuture<usize> {
+        fn start(&mut self, step: usize, _: Earlier<'_, usize>) -> StepFuture<usize> {
             self.started.push(step);
             if self.panics.contains(&step) {
                 panic!("step {step} panicked");

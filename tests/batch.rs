@@ -53,7 +53,7 @@ async fn the_vector_skips_the_dependents_of_the_failed_create() {
 
     assert_eq!(parts["1"]["status"], 409);
     assert_eq!(
-        parts["1"]["headers"]["content-type"],
+        parts["1"]["headers"]["Content-Type"],
         "application/problem+json"
     );
     assert_eq!(parts["1"]["body"]["detail"], "The email is already taken.");
@@ -61,7 +61,7 @@ async fn the_vector_skips_the_dependents_of_the_failed_create() {
     for (id, dependency, dependency_status) in [("2", "1", 409), ("3", "2", 424)] {
         let part = &parts[id];
         assert_eq!(part["status"], 424, "{id}");
-        assert_eq!(part["headers"]["content-type"], "application/problem+json");
+        assert_eq!(part["headers"]["Content-Type"], "application/problem+json");
         let problem = &part["body"];
         assert_eq!(problem["status"], 424);
         assert_eq!(problem["dependency"], dependency, "{id}");
@@ -253,7 +253,7 @@ async fn batch_problems_follow_the_layers_policy() {
     let failed = &parts["3"];
     assert_eq!(failed["status"], 500);
     assert_eq!(
-        failed["headers"]["content-type"],
+        failed["headers"]["Content-Type"],
         "application/problem+json"
     );
     let problem = &failed["body"];

@@ -1,10 +1,11 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderName;
 use tower_layer::Layer;
 
 use super::config::Config;
-use super::Batch;
+use super::{Batch, Dialect};
 use crate::policy::{StatusPolicy, X_REQUEST_ID};
 
 /// Answers `POST` on the batch path by running its parts through the inner
@@ -22,14 +23,17 @@ impl BatchLayer {
                 path: "/$batch".to_owned(),
                 max_parts: 20,
                 max_body: 1024 * 1024,
+                max_id_len: 128,
                 part_body_limit: 1024 * 1024,
                 concurrency: 4,
+                body_timeout: Duration::from_secs(30),
+                part_timeout: Duration::from_secs(30),
                 copy_headers: vec![
                     http::header::AUTHORIZATION,
                     http::header::COOKIE,
                     X_REQUEST_ID.clone(),
                 ],
-                multi_status: false,
+                dialect: Dialect::Graph,
                 policy: StatusPolicy::default(),
                 request_id_header: X_REQUEST_ID.clone(),
             }),
@@ -56,6 +60,31 @@ impl BatchLayer {
         self.with(|config| config.max_body = bytes)
     }
 
+    /// The longest part id, in bytes (default 128); a longer one refuses the
+    /// batch with a 400 naming the part by its position. Graph and OData ids
+    /// are short; the bound keeps an id echoed in other parts' answers
+    /// (`root_cause`, `dependency`) from making the answer much larger than
+    /// the batch.
+    pub fn max_id_len(self, bytes: usize) -> Self {
+        self.with(|config| config.max_id_len = bytes)
+    }
+
+    /// How long the whole batch body may take to arrive (default 30 s); a
+    /// body still arriving then is answered 408, and nothing runs. A body
+    /// whose reading fails with a timeout (an `io::Error` of kind
+    /// `TimedOut`, as a body wrapper in front reports it) is a 408 too;
+    /// any other read error is a 400.
+    pub fn body_timeout(self, timeout: Duration) -> Self {
+        self.with(|config| config.body_timeout = timeout)
+    }
+
+    /// How long one part may take (default 30 s): waiting for the inner
+    /// service to be ready, its answer and reading its body. A part over the
+    /// bound answers 504 and the parts that depend on it 424.
+    pub fn part_timeout(self, timeout: Duration) -> Self {
+        self.with(|config| config.part_timeout = timeout)
+    }
+
     /// The largest answer read from one part, in bytes (default 1 MiB); a
     /// larger one makes that part a 500.
     pub fn max_part_answer(self, bytes: usize) -> Self {
@@ -73,9 +102,11 @@ impl BatchLayer {
         self.with(|config| config.copy_headers = headers.into_iter().collect())
     }
 
-    /// Answers a well-formed batch with 207 Multi-Status instead of 200.
-    pub fn multi_status(self, yes: bool) -> Self {
-        self.with(|config| config.multi_status = yes)
+    /// How the parts' answers spell header names and encode binary bodies
+    /// (default [`Dialect::Graph`]; see [`Dialect`] for which clients need
+    /// which).
+    pub fn dialect(self, dialect: Dialect) -> Self {
+        self.with(|config| config.dialect = dialect)
     }
 
     /// The policy that writes the batch's problems: a refused batch, a part

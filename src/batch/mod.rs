@@ -83,13 +83,17 @@
 //! ```
 
 mod config;
+mod dialect;
+mod encoding;
 mod future;
 mod layer;
 mod plan;
 mod responses;
 mod run;
 mod service;
+mod target;
 
+pub use self::dialect::Dialect;
 pub use self::future::ResponseFuture;
 pub use self::layer::BatchLayer;
 pub use self::plan::Invalid;

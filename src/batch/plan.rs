@@ -1,15 +1,19 @@
 //! Reading and validating a batch: every check runs before any part does.
 
+use std::time::Duration;
+
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http::header::{CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::problem::media_type;
+use super::encoding::{header_value, request_body};
+use super::target::{Root, Target};
 
-/// A batch refused before anything ran: a 400 (or 413) problem naming the
-/// part and the field at fault.
+/// A batch refused before anything ran: a 400 (or 408, 413, 415) problem
+/// naming the part and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Invalid {
@@ -21,8 +25,12 @@ pub struct Invalid {
 
 impl Invalid {
     fn batch(message: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
+            status,
             part: None,
             field: None,
             message: message.into(),
@@ -38,7 +46,8 @@ impl Invalid {
         }
     }
 
-    /// The status of the answer: 400, or 413 for a body over the limit.
+    /// The status of the answer: 400; 408 for a body that did not arrive
+    /// in time, 413 for one over the limit, 415 for one that is not JSON.
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -48,7 +57,8 @@ impl Invalid {
         self.part.as_deref()
     }
 
-    /// The field at fault (`id`, `method`, `url`, `headers`, `body`, `dependsOn`).
+    /// The member at fault (`id`, `method`, `url`, `headers`, `body`,
+    /// `dependsOn`, or the name of a member that is not allowed).
     pub fn field(&self) -> Option<&str> {
         self.field
     }
@@ -58,25 +68,67 @@ impl Invalid {
     }
 
     pub(crate) fn too_large(limit: usize) -> Self {
-        Self {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            part: None,
-            field: None,
-            message: format!("The batch body is larger than {limit} bytes."),
-        }
+        Self::with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The batch body is larger than {limit} bytes."),
+        )
+    }
+
+    pub(crate) fn too_slow(deadline: Duration) -> Self {
+        Self::with_status(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "The batch body did not arrive within {} seconds.",
+                deadline.as_secs_f64()
+            ),
+        )
+    }
+
+    pub(crate) fn not_json() -> Self {
+        Self::with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "A batch must be sent as application/json.",
+        )
     }
 }
 
-/// The limits a batch is checked against.
+/// What a batch is checked against.
 #[derive(Debug, Clone)]
-pub(crate) struct Limits {
+pub(crate) struct Rules {
     pub(crate) max_parts: usize,
-    pub(crate) batch_path: String,
+    pub(crate) max_id_len: usize,
+    pub(crate) root: Root,
 }
 
 #[derive(Deserialize)]
 struct Wire {
-    requests: Vec<Map<String, Value>>,
+    requests: Vec<Members>,
+}
+
+/// A part's members in the order written, duplicates kept, so that a
+/// duplicate is refused rather than silently taken.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Read;
+        impl<'de> Visitor<'de> for Read {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a request object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(8));
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Read)
+    }
 }
 
 /// One part, validated.
@@ -84,15 +136,20 @@ struct Wire {
 pub(crate) struct Part {
     pub(crate) id: String,
     pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    pub(crate) target: Target,
     pub(crate) headers: HeaderMap,
+    /// Headers whose value is `$<id>`: the `ETag` of the part at that index.
+    pub(crate) etags: Vec<(HeaderName, usize)>,
     pub(crate) body: Bytes,
     /// Indices of the parts it depends on, all earlier.
     pub(crate) depends_on: Vec<usize>,
+    /// OData's `if`, which this service does not evaluate: the part is
+    /// answered 424 without running.
+    pub(crate) condition: Option<String>,
 }
 
 /// Reads and validates a batch body.
-pub(crate) fn plan(body: &[u8], limits: &Limits) -> Result<Vec<Part>, Invalid> {
+pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
     let wire: Wire = serde_json::from_slice(body).map_err(|error| {
         Invalid::batch(format!(
             "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
@@ -104,16 +161,16 @@ pub(crate) fn plan(body: &[u8], limits: &Limits) -> Result<Vec<Part>, Invalid> {
     if wire.requests.is_empty() {
         return Err(Invalid::batch("The batch has no requests."));
     }
-    if wire.requests.len() > limits.max_parts {
+    if wire.requests.len() > rules.max_parts {
         return Err(Invalid::batch(format!(
             "The batch has {} requests; at most {} are allowed.",
             wire.requests.len(),
-            limits.max_parts
+            rules.max_parts
         )));
     }
     let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
     for members in &wire.requests {
-        let part = read_part(members, &parts, limits)?;
+        let part = read_part(members, &parts, rules)?;
         parts.push(part);
     }
     Ok(parts)
@@ -128,26 +185,83 @@ fn describe(error: &serde_json::Error) -> String {
     }
 }
 
-fn read_part(
-    members: &Map<String, Value>,
-    earlier: &[Part],
-    limits: &Limits,
-) -> Result<Part, Invalid> {
-    let id = match members.get("id") {
+/// A part's members by name, each at most once.
+#[derive(Default)]
+struct Known<'a> {
+    id: Option<&'a Value>,
+    method: Option<&'a Value>,
+    url: Option<&'a Value>,
+    headers: Option<&'a Value>,
+    body: Option<&'a Value>,
+    depends_on: Option<&'a Value>,
+    condition: Option<&'a Value>,
+    atomicity_group: Option<&'a Value>,
+}
+
+impl<'a> Known<'a> {
+    /// Sorts `members` by name. A name given twice, or one the formats do
+    /// not define, is kept to be refused once the part's id is known;
+    /// instance annotations (names with `@`) are allowed and ignored.
+    fn of(members: &'a Members) -> (Self, Option<(&'a str, &'static str)>) {
+        let mut known = Self::default();
+        let mut fault = None;
+        for (name, value) in &members.0 {
+            let slot = match name.as_str() {
+                "id" => &mut known.id,
+                "method" => &mut known.method,
+                "url" => &mut known.url,
+                "headers" => &mut known.headers,
+                "body" => &mut known.body,
+                // The Graph Python SDK writes `depends_on`: a dependency is
+                // never ignored, whatever its spelling.
+                "dependsOn" | "depends_on" => &mut known.depends_on,
+                "if" => &mut known.condition,
+                "atomicityGroup" => &mut known.atomicity_group,
+                name if name.contains('@') => continue,
+                name => {
+                    fault.get_or_insert((name, "unknown"));
+                    continue;
+                }
+            };
+            if slot.replace(value).is_some() {
+                fault.get_or_insert((name.as_str(), "twice"));
+            }
+        }
+        (known, fault)
+    }
+}
+
+fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part, Invalid> {
+    let position = earlier.len() + 1;
+    let (known, fault) = Known::of(members);
+    let id = match known.id {
+        Some(Value::String(id)) if id.len() > rules.max_id_len => {
+            return Err(Invalid::batch(format!(
+                "Request {position} has an id of {} bytes; at most {} are allowed.",
+                id.len(),
+                rules.max_id_len
+            )))
+        }
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
         Some(Value::String(_)) | None => {
-            return Err(Invalid::batch(format!(
-                "Request {} has no id.",
-                earlier.len() + 1
-            )))
+            return Err(Invalid::batch(format!("Request {position} has no id.")))
         }
         Some(_) => {
             return Err(Invalid::batch(format!(
-                "Request {} has an id that is not a string.",
-                earlier.len() + 1
+                "Request {position} has an id that is not a string."
             )))
         }
     };
+    if let Some((name, why)) = fault {
+        let name = truncated(name);
+        let message = match why {
+            "twice" => format!("The member '{name}' is given twice."),
+            _ => format!(
+                "The member '{name}' is not a member of a batch request (id, method, url, headers, body, dependsOn, if)."
+            ),
+        };
+        return Err(Invalid::part(&id, "member", message));
+    }
     if earlier.iter().any(|part| part.id.eq_ignore_ascii_case(&id)) {
         return Err(Invalid::part(
             &id,
@@ -155,16 +269,19 @@ fn read_part(
             format!("The id '{id}' is used twice (ids are compared without case)."),
         ));
     }
-    if members.contains_key("atomicityGroup") {
+    if known.atomicity_group.is_some() {
         return Err(Invalid::part(
             &id,
             "atomicityGroup",
             "Atomicity groups are not supported.",
         ));
     }
-    let method = match members.get("method") {
-        Some(Value::String(method)) => Method::from_bytes(method.as_bytes())
-            .map_err(|_| Invalid::part(&id, "method", "The method is not an HTTP token."))?,
+    let method = match known.method {
+        // Methods in a batch are case-insensitive (OData spells them `get`).
+        Some(Value::String(method)) => {
+            Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| Invalid::part(&id, "method", "The method is not an HTTP token."))?
+        }
         _ => {
             return Err(Invalid::part(
                 &id,
@@ -173,10 +290,13 @@ fn read_part(
             ))
         }
     };
-    let uri = match members.get("url") {
-        Some(Value::String(url)) => {
-            relative_uri(url, earlier, limits).map_err(|why| Invalid::part(&id, "url", why))?
-        }
+    let depends_on = read_depends_on(known.depends_on, &id, earlier)?;
+    let reference = |name: &str| reference(name, earlier, &depends_on);
+    let target = match known.url {
+        Some(Value::String(url)) => rules
+            .root
+            .read(url, reference)
+            .map_err(|why| Invalid::part(&id, "url", why))?,
         _ => {
             return Err(Invalid::part(
                 &id,
@@ -185,10 +305,10 @@ fn read_part(
             ))
         }
     };
-    let headers = match members.get("headers") {
-        None => HeaderMap::new(),
+    let (headers, etags) = match known.headers {
+        None => (HeaderMap::new(), Vec::new()),
         Some(Value::Object(headers)) => {
-            read_headers(headers).map_err(|why| Invalid::part(&id, "headers", why))?
+            read_headers(headers, reference).map_err(|why| Invalid::part(&id, "headers", why))?
         }
         Some(_) => {
             return Err(Invalid::part(
@@ -198,8 +318,15 @@ fn read_part(
             ))
         }
     };
-    let body = match members.get("body") {
+    let body = match known.body {
         None | Some(Value::Null) => Bytes::new(),
+        Some(_) if method == Method::GET || method == Method::DELETE || method == Method::HEAD => {
+            return Err(Invalid::part(
+                &id,
+                "body",
+                format!("A {method} request carries no body."),
+            ))
+        }
         Some(body) => {
             let Some(content_type) = headers.get(CONTENT_TYPE) else {
                 return Err(Invalid::part(
@@ -208,120 +335,130 @@ fn read_part(
                     "A request with a body needs a Content-Type header.",
                 ));
             };
-            encode_body(content_type, body).map_err(|why| Invalid::part(&id, "body", why))?
+            request_body(content_type, body).map_err(|why| Invalid::part(&id, "body", why))?
         }
     };
-    let depends_on = match members.get("dependsOn") {
-        None => Vec::new(),
-        Some(Value::Array(ids)) => ids
-            .iter()
-            .map(|dependency| {
-                let Value::String(dependency) = dependency else {
-                    return Err(Invalid::part(&id, "dependsOn", "dependsOn holds something that is not an id."));
-                };
-                earlier
-                    .iter()
-                    .position(|part| part.id.eq_ignore_ascii_case(dependency))
-                    .ok_or_else(|| {
-                        Invalid::part(
-                            &id,
-                            "dependsOn",
-                            format!("dependsOn names '{dependency}', which is not an earlier request of the batch."),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err(Invalid::part(&id, "dependsOn", "dependsOn is not an array of ids.")),
+    let condition = match known.condition {
+        None => None,
+        Some(Value::String(condition)) => Some(truncated(condition).into_owned()),
+        Some(_) => {
+            return Err(Invalid::part(
+                &id,
+                "if",
+                "The if condition is not a string.",
+            ))
+        }
     };
     Ok(Part {
         id,
         method,
-        uri,
+        target,
         headers,
+        etags,
         body,
         depends_on,
+        condition,
     })
 }
 
-/// A path (and query) on this service, or why not.
-fn relative_uri(url: &str, earlier: &[Part], limits: &Limits) -> Result<Uri, String> {
-    if !url.starts_with('/') || url.starts_with("//") {
-        return Err(
-            "The url must be a path on this service, starting with a single '/'.".to_owned(),
-        );
-    }
-    if url.contains('\\') {
-        return Err("The url must not contain a backslash.".to_owned());
-    }
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| "The url is not a valid path and query.".to_owned())?;
-    if uri.scheme().is_some() || uri.authority().is_some() {
-        return Err("The url must be a path on this service.".to_owned());
-    }
-    let path = uri.path();
-    for segment in path.split('/') {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        if decoded == "." || decoded == ".." {
-            return Err("The url must not contain '.' or '..' segments.".to_owned());
+/// The earlier parts a part depends on, by index.
+fn read_depends_on(
+    value: Option<&Value>,
+    id: &str,
+    earlier: &[Part],
+) -> Result<Vec<usize>, Invalid> {
+    let ids = match value {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(ids)) => ids,
+        Some(_) => {
+            return Err(Invalid::part(
+                id,
+                "dependsOn",
+                "dependsOn is not an array of ids.",
+            ))
         }
-        if let Some(reference) = segment.strip_prefix('$') {
-            if earlier
-                .iter()
-                .any(|part| part.id.eq_ignore_ascii_case(reference))
-            {
-                return Err(format!(
-                    "References to earlier results ('${reference}') are not supported."
+    };
+    ids.iter()
+        .map(|dependency| {
+            let Value::String(dependency) = dependency else {
+                return Err(Invalid::part(
+                    id,
+                    "dependsOn",
+                    "dependsOn holds something that is not an id.",
                 ));
-            }
-        }
-    }
-    if path.trim_end_matches('/') == limits.batch_path.trim_end_matches('/') {
-        return Err("A batch cannot contain another batch.".to_owned());
-    }
-    Ok(uri)
+            };
+            earlier
+                .iter()
+                .position(|part| part.id.eq_ignore_ascii_case(dependency))
+                .ok_or_else(|| {
+                    Invalid::part(
+                        id,
+                        "dependsOn",
+                        format!(
+                            "dependsOn names '{}', which is not an earlier request of the batch.",
+                            truncated(dependency)
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
-fn read_headers(headers: &Map<String, Value>) -> Result<HeaderMap, String> {
+/// What `$<name>` refers to: an earlier part the part depends on, no part
+/// at all, or an earlier part it does not depend on (refused: its answer
+/// would not be known when the part starts).
+fn reference(name: &str, earlier: &[Part], depends_on: &[usize]) -> Result<Option<usize>, String> {
+    let Some(part) = earlier
+        .iter()
+        .position(|part| part.id.eq_ignore_ascii_case(name))
+    else {
+        return Ok(None);
+    };
+    if depends_on.contains(&part) {
+        Ok(Some(part))
+    } else {
+        Err(format!(
+            "'${name}' refers to request '{}', which must be listed in dependsOn.",
+            earlier[part].id
+        ))
+    }
+}
+
+/// A part's headers; the value `$<id>` of `If-Match` or `If-None-Match`
+/// is kept apart, to be replaced by that part's `ETag`.
+fn read_headers(
+    headers: &serde_json::Map<String, Value>,
+    reference: impl Fn(&str) -> Result<Option<usize>, String>,
+) -> Result<(HeaderMap, Vec<(HeaderName, usize)>), String> {
     let mut map = HeaderMap::with_capacity(headers.len());
+    let mut etags = Vec::new();
     for (name, value) in headers {
         let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("'{name}' is not a header name."))?;
+            .map_err(|_| format!("'{}' is not a header name.", truncated(name)))?;
         let Value::String(value) = value else {
-            return Err(format!("The value of '{name}' is not a string."));
+            return Err(format!("The value of '{header}' is not a string."));
         };
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("The value of '{name}' is not a valid header value."))?;
+        if header == IF_MATCH || header == IF_NONE_MATCH {
+            if let Some(name) = value.trim().strip_prefix('$') {
+                if let Some(part) = reference(name)? {
+                    etags.push((header, part));
+                    continue;
+                }
+            }
+        }
+        let value = header_value(value)
+            .ok_or_else(|| format!("The value of '{header}' is not a valid header value."))?;
         map.append(header, value);
     }
-    Ok(map)
+    Ok((map, etags))
 }
 
-/// A part's body as bytes: JSON for a JSON media type, the text of a string
-/// otherwise.
-fn encode_body(content_type: &HeaderValue, body: &Value) -> Result<Bytes, String> {
-    if is_json(content_type) {
-        return serde_json::to_vec(body)
-            .map(Bytes::from)
-            .map_err(|_| "The body cannot be written as JSON.".to_owned());
+/// A name from the batch as a message quotes it: at most 64 characters.
+fn truncated(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(64) {
+        Some((end, _)) => format!("{}...", &name[..end]).into(),
+        None => name.into(),
     }
-    match body {
-        Value::String(text) => Ok(Bytes::from(text.clone())),
-        _ => Err("A body that is not JSON must be given as a string.".to_owned()),
-    }
-}
-
-/// Whether a `Content-Type` is JSON: `application/json` or any `+json`
-/// structured syntax suffix.
-pub(crate) fn is_json(content_type: &HeaderValue) -> bool {
-    media_type(content_type).is_some_and(|media| {
-        let suffix = media
-            .len()
-            .checked_sub("+json".len())
-            .and_then(|at| media.get(at..));
-        media.eq_ignore_ascii_case("application/json")
-            || suffix.is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
-    })
 }
 
 #[cfg(test)]
@@ -329,10 +466,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn limits() -> Limits {
-        Limits {
+    fn limits() -> Rules {
+        let (head, ()) = http::Request::post("/$batch")
+            .header("host", "api.example")
+            .body(())
+            .unwrap()
+            .into_parts();
+        Rules {
             max_parts: 20,
-            batch_path: "/$batch".to_owned(),
+            max_id_len: 128,
+            root: Root::of(&head, "/$batch"),
         }
     }
 
@@ -342,17 +485,6 @@ mod tests {
 
     fn one(part: Value) -> Invalid {
         refused(json!({"requests": [part]}))
-    }
-
-    #[test]
-    fn json_media_types() {
-        let value = |s: &'static str| HeaderValue::from_static(s);
-        assert!(is_json(&value("application/json")));
-        assert!(is_json(&value(
-            "application/merge-patch+json; charset=utf-8"
-        )));
-        assert!(!is_json(&value("text/plain")));
-        assert!(!is_json(&value("json")));
     }
 
     #[test]
@@ -401,9 +533,25 @@ mod tests {
                 Some("url"),
             ),
             (
-                json!({"id": "a", "method": "GET", "url": "users"}),
+                json!({"id": "a", "method": "GET", "url": "http://elsewhere.example/users"}),
                 Some("a"),
                 Some("url"),
+            ),
+            (
+                json!({"id": "a", "method": "GET", "url": "/a", "body": "x",
+                       "headers": {"content-type": "text/plain"}}),
+                Some("a"),
+                Some("body"),
+            ),
+            (
+                json!({"id": "a", "method": "GET", "url": "/a", "dependson": []}),
+                Some("a"),
+                Some("member"),
+            ),
+            (
+                json!({"id": "a", "method": "GET", "url": "/a", "if": true}),
+                Some("a"),
+                Some("if"),
             ),
             (
                 json!({"id": "a", "method": "POST", "url": "/$batch"}),
@@ -462,12 +610,84 @@ mod tests {
 
         let invalid = refused(json!({"requests": [
             {"id": "1", "method": "POST", "url": "/users"},
-            {"id": "2", "method": "GET", "url": "/users/$1"}
+            {"id": "2", "method": "GET", "url": "$1/orders"}
         ]}));
         assert_eq!(
             (invalid.part_id(), invalid.field()),
             (Some("2"), Some("url"))
         );
+        assert!(invalid.to_string().contains("dependsOn"), "{invalid}");
+        let invalid = refused(json!({"requests": [
+            {"id": "1", "method": "POST", "url": "/users"},
+            {"id": "2", "method": "PATCH", "url": "/users/1",
+             "headers": {"if-match": "$1"}}
+        ]}));
+        assert_eq!(
+            (invalid.part_id(), invalid.field()),
+            (Some("2"), Some("headers"))
+        );
+    }
+
+    #[test]
+    fn the_formats_own_spellings_are_read() {
+        let parts = plan(
+            json!({"requests": [
+                {"id": "1", "method": "post", "url": "users",
+                 "headers": {"content-type": "application/octet-stream"}, "body": "aGk="},
+                {"id": "2", "method": "patch", "url": "$1/manager", "depends_on": ["1"],
+                 "headers": {"If-Match": "$1", "x-raw": "caf\u{e9}"}, "@odata.etag": "W/1"},
+                {"id": "3", "method": "GET", "url": "http://api.example/health", "dependsOn": ["2"],
+                 "if": "$2/ok"}
+            ]})
+            .to_string()
+            .as_bytes(),
+            &limits(),
+        )
+        .unwrap();
+        assert_eq!(parts[0].method, Method::POST);
+        assert!(matches!(&parts[0].target, Target::Path(uri) if uri == "/users"));
+        assert_eq!(parts[0].body, b"hi"[..]);
+        assert_eq!(parts[1].method, Method::PATCH);
+        assert_eq!(parts[1].depends_on, [0]);
+        assert!(
+            matches!(&parts[1].target, Target::Created { part: 0, rest } if rest == "/manager")
+        );
+        assert_eq!(parts[1].etags, [(IF_MATCH, 0)]);
+        assert_eq!(parts[1].headers["x-raw"].as_bytes(), b"caf\xe9");
+        assert!(matches!(&parts[2].target, Target::Path(uri) if uri == "/health"));
+        assert_eq!(parts[2].condition.as_deref(), Some("$2/ok"));
+    }
+
+    #[test]
+    fn members_are_refused_when_unknown_or_twice_and_ids_when_long() {
+        let twice = br#"{"requests": [{"id": "1", "method": "GET", "url": "/a", "url": "/b"}]}"#;
+        let invalid = plan(twice, &limits()).unwrap_err();
+        assert_eq!(
+            (invalid.part_id(), invalid.field()),
+            (Some("1"), Some("member"))
+        );
+        assert!(
+            invalid.to_string().contains("'url' is given twice"),
+            "{invalid}"
+        );
+        let both = br#"{"requests": [{"id": "1", "method": "GET", "url": "/a", "dependsOn": [], "depends_on": []}]}"#;
+        assert!(plan(both, &limits()).is_err());
+        let invalid = one(json!({"id": "a", "method": "GET", "url": "/a", "dependencies": ["x"]}));
+        assert!(invalid.to_string().contains("'dependencies'"), "{invalid}");
+
+        let long = "i".repeat(129);
+        let invalid = refused(json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/a"},
+            {"id": long, "method": "GET", "url": "/a"}
+        ]}));
+        assert_eq!(invalid.part_id(), None);
+        assert!(
+            invalid
+                .to_string()
+                .starts_with("Request 2 has an id of 129 bytes"),
+            "{invalid}"
+        );
+        assert!(!invalid.to_string().contains(&long));
     }
 
     #[test]

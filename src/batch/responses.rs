@@ -1,14 +1,13 @@
 //! The batch's answer on the wire: `{"responses": [...]}`, one member per
 //! part, in request order.
 
-use base64::Engine;
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::Value;
 
-use super::plan::{is_json, Part};
+use super::encoding::{answer_body, header_text};
+use super::plan::Part;
+use super::Dialect;
 
 /// One part's answer, as it goes into the batch response.
 #[derive(Debug)]
@@ -24,6 +23,7 @@ pub(super) struct Answer {
 pub(super) struct Responses<'a> {
     pub(super) parts: &'a [Part],
     pub(super) answers: &'a [Answer],
+    pub(super) dialect: Dialect,
 }
 
 impl Serialize for Responses<'_> {
@@ -43,6 +43,7 @@ impl Serialize for List<'_> {
             seq.serialize_element(&One {
                 id: &part.id,
                 answer,
+                dialect: self.0.dialect,
             })?;
         }
         seq.end()
@@ -52,6 +53,7 @@ impl Serialize for List<'_> {
 struct One<'a> {
     id: &'a str,
     answer: &'a Answer,
+    dialect: Dialect,
 }
 
 impl Serialize for One<'_> {
@@ -60,43 +62,32 @@ impl Serialize for One<'_> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", self.id)?;
         map.serialize_entry("status", &answer.status.as_u16())?;
-        map.serialize_entry("headers", &Headers(&answer.headers))?;
+        map.serialize_entry("headers", &Headers(&answer.headers, self.dialect))?;
         if !answer.body.is_empty() {
-            map.serialize_entry("body", &embed(&answer.headers, &answer.body))?;
+            let body = answer_body(&answer.headers, &answer.body, self.dialect);
+            map.serialize_entry("body", &body)?;
         }
         map.end()
     }
 }
 
-struct Headers<'a>(&'a HeaderMap);
+/// A part's headers: one member per name, in the dialect's spelling, its
+/// values joined with `, ` and every byte kept.
+struct Headers<'a>(&'a HeaderMap, Dialect);
 
 impl Serialize for Headers<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.keys_len()))?;
-        for name in self.0.keys() {
-            let joined = self
-                .0
+        let Self(headers, dialect) = self;
+        let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
+        for name in headers.keys() {
+            let joined = headers
                 .get_all(name)
                 .iter()
-                .map(|value| String::from_utf8_lossy(value.as_bytes()))
+                .map(header_text)
                 .collect::<Vec<_>>()
                 .join(", ");
-            map.serialize_entry(name.as_str(), &joined)?;
+            map.serialize_entry(&dialect.header_name(name), &joined)?;
         }
         map.end()
-    }
-}
-
-/// A part's body in the batch response: JSON embedded as JSON, UTF-8 text as
-/// a string, anything else as a base64 string.
-fn embed(headers: &HeaderMap, body: &Bytes) -> Value {
-    if headers.get(CONTENT_TYPE).is_some_and(is_json) {
-        if let Ok(value) = serde_json::from_slice(body) {
-            return value;
-        }
-    }
-    match std::str::from_utf8(body) {
-        Ok(text) => Value::String(text.to_owned()),
-        Err(_) => Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
     }
 }

@@ -2,26 +2,29 @@
 //! schedule (each a real request to the inner service, never one whose
 //! dependency failed), and answer for every part.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, ready};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
 use http::{Extensions, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use super::config::Config;
-use super::plan::{self, Invalid, Limits, Part};
+use super::encoding::is_json;
+use super::plan::{self, Invalid, Part, Rules};
 use super::responses::{Answer, Responses};
+use super::target::{Root, Target};
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
 use crate::problem::{to_json, Accept, Serialized};
-use crate::schedule::{Blocker, Ended, Schedule, StepFuture, Steps};
+use crate::schedule::{Blocker, Earlier, Ended, Schedule, StepFuture, Steps};
 
 /// What the log event of a refused batch says happened.
 const REFUSED: &str = "a batch was refused before any part ran";
@@ -30,6 +33,13 @@ const PART_FAILED: &str = "a batch part could not be completed";
 /// What a part not run because of a failed dependency is (not logged: the
 /// dependency's own answer says what happened).
 const PART_NOT_RUN: &str = "a batch part was not run because a part it depends on failed";
+/// What the log event of a part that took too long says happened.
+const PART_TIMED_OUT: &str = "a batch part did not answer within its time";
+/// What a part whose `$<id>` could not be resolved is.
+const PART_UNRESOLVED: &str = "a batch part referred to what an earlier part did not give";
+/// What a part with an `if` condition is (not logged: the client asked for
+/// what the service does not do).
+const PART_CONDITIONAL: &str = "a batch part with an if condition was not run";
 
 /// Reads, validates and runs one batch.
 pub(super) async fn answer<S, ReqBody, ResBody>(
@@ -50,39 +60,72 @@ where
 {
     let (head, body) = request.into_parts();
     let outer = Outer::of(&head, &config);
-    let body = match Limited::new(body, config.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return refuse(&config, &Invalid::too_large(config.max_body), &outer)
-        }
-        Err(_) => return refuse(&config, &Invalid::unreadable(), &outer),
+    // A form or a script of another site may send text/plain without a
+    // CORS preflight, with the user's cookies: a batch is JSON or nothing.
+    if !head.headers.get(CONTENT_TYPE).is_some_and(is_json) {
+        return refuse(&config, &Invalid::not_json(), &outer);
+    }
+    let body = match read(body, &config).await {
+        Ok(body) => body,
+        Err(invalid) => return refuse(&config, &invalid, &outer),
     };
-    let limits = Limits {
+    let rules = Rules {
         max_parts: config.max_parts,
-        batch_path: config.path.clone(),
+        max_id_len: config.max_id_len,
+        root: Root::of(&head, &config.path),
     };
-    let parts = match plan::plan(&body, &limits) {
+    let parts = match plan::plan(&body, &rules) {
         Ok(parts) => parts,
         Err(invalid) => return refuse(&config, &invalid, &outer),
     };
-    let ended = run(inner, &parts, &head, &config).await;
+    let ended = run(inner, &parts, &head, &rules.root, &config).await;
     let answers = answers(&parts, ended, &config, &outer);
     let record = record(&parts, &answers);
     let body = to_json(&Responses {
         parts: &parts,
         answers: &answers,
+        dialect: config.dialect,
     });
     let mut response = Response::new(ResponseBody::whole(body));
-    *response.status_mut() = if config.multi_status {
-        StatusCode::MULTI_STATUS
-    } else {
-        StatusCode::OK
-    };
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.extensions_mut().insert(record);
     response
+}
+
+/// Reads the batch body: at most `max_body` bytes, within `body_timeout`.
+async fn read<B>(body: B, config: &Config) -> Result<Bytes, Invalid>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    let collect = Limited::new(body, config.max_body).collect();
+    match tokio::time::timeout(config.body_timeout, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            Err(Invalid::too_large(config.max_body))
+        }
+        Ok(Err(error)) if timed_out(&*error) => Err(Invalid::too_slow(config.body_timeout)),
+        Ok(Err(_)) => Err(Invalid::unreadable()),
+        Err(_) => Err(Invalid::too_slow(config.body_timeout)),
+    }
+}
+
+/// Whether a body error is, or was caused by, an I/O timeout (the client
+/// did nothing wrong but send slowly: a 408, not a 400).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// What the batch's problems say of the outer request: its id, its trace id,
@@ -137,17 +180,30 @@ fn refuse<B>(config: &Config, invalid: &Invalid, outer: &Outer<'_>) -> Response<
     )
 }
 
-/// What running a part gives: its answer, or the error of the inner service
-/// or of reading its body.
-type Called = Result<Answer, BoxError>;
+/// What running a part gives: its answer, or why there is none.
+type Called = Result<Answer, Unanswered>;
+
+/// Why a part has no answer of its own.
+enum Unanswered {
+    /// The inner service failed, or reading its answer did.
+    Failed(BoxError),
+    /// It took longer than its bound.
+    TimedOut(Duration),
+    /// A `$<id>` it uses cannot be resolved: why.
+    Unresolved(String),
+    /// It has an `if` condition, which is not evaluated.
+    Conditional,
+}
 
 /// The parts of one batch, as the schedule runs them.
 struct PartSteps<'a, S, ReqBody> {
     inner: S,
     parts: &'a [Part],
     outer: &'a Head,
+    root: &'a Root,
     copy_headers: &'a [HeaderName],
     answer_limit: usize,
+    timeout: Duration,
     body: PhantomData<fn() -> ReqBody>,
 }
 
@@ -167,9 +223,21 @@ where
         &self.parts[step].depends_on
     }
 
-    fn start(&mut self, step: usize) -> StepFuture<Called> {
-        let request = self.part_request(step);
-        Box::pin(call(self.inner.clone(), request, self.answer_limit))
+    fn start(&mut self, step: usize, earlier: Earlier<'_, Called>) -> StepFuture<Called> {
+        if self.parts[step].condition.is_some() {
+            return Box::pin(ready(Err(Unanswered::Conditional)));
+        }
+        let request = match self.part_request(step, &earlier) {
+            Ok(request) => request,
+            Err(why) => return Box::pin(ready(Err(Unanswered::Unresolved(why)))),
+        };
+        let call = call(self.inner.clone(), request, self.answer_limit);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or(Err(Unanswered::TimedOut(timeout)))
+        })
     }
 
     fn succeeded(&self, output: &Called) -> bool {
@@ -179,14 +247,41 @@ where
 
 impl<S, ReqBody: From<Bytes>> PartSteps<'_, S, ReqBody> {
     /// The request part `step` becomes: its method, path, headers (with the
-    /// outer request's copied ones it does not set itself) and body, the
-    /// outer request's extensions, and a record of the parts it depends on.
-    fn part_request(&self, step: usize) -> Request<ReqBody> {
+    /// outer request's copied ones it does not set itself, and the `ETag`s
+    /// it refers to) and body, the outer request's extensions, and a record
+    /// of the parts it depends on. Its `$<id>` references are resolved with
+    /// what the earlier parts answered, or it cannot be built: why.
+    fn part_request(
+        &self,
+        step: usize,
+        earlier: &Earlier<'_, Called>,
+    ) -> Result<Request<ReqBody>, String> {
         let part = &self.parts[step];
+        let answered = |index: usize, header: HeaderName| {
+            let id = &self.parts[index].id;
+            earlier
+                .output(index)
+                .and_then(|called| called.as_ref().ok())
+                .and_then(|answer| answer.headers.get(&header))
+                .ok_or_else(|| format!("'${id}' cannot be resolved: request '{id}' answered without a {header} header."))
+        };
+        let uri = match &part.target {
+            Target::Path(uri) => uri.clone(),
+            Target::Created { part: index, rest } => {
+                let location = answered(*index, LOCATION)?;
+                self.root.created(location, rest).map_err(|why| {
+                    let id = &self.parts[*index].id;
+                    format!("'${id}' cannot be resolved: {why}.")
+                })?
+            }
+        };
         let mut request = Request::new(ReqBody::from(part.body.clone()));
         *request.method_mut() = part.method.clone();
-        *request.uri_mut() = part.uri.clone();
+        *request.uri_mut() = uri;
         let mut headers = part.headers.clone();
+        for (header, index) in &part.etags {
+            headers.insert(header.clone(), answered(*index, ETAG)?.clone());
+        }
         for name in self.copy_headers {
             if headers.contains_key(name) {
                 continue;
@@ -202,7 +297,7 @@ impl<S, ReqBody: From<Bytes>> PartSteps<'_, S, ReqBody> {
             record.record_success(self.parts[dependency].id.clone());
         }
         request.extensions_mut().insert(record);
-        request
+        Ok(request)
     }
 }
 
@@ -212,6 +307,7 @@ async fn run<S, ReqBody, ResBody>(
     inner: S,
     parts: &[Part],
     outer: &Head,
+    root: &Root,
     config: &Config,
 ) -> Vec<Option<Ended<Called>>>
 where
@@ -227,8 +323,10 @@ where
         inner,
         parts,
         outer,
+        root,
         copy_headers: &config.copy_headers,
         answer_limit: config.part_body_limit,
+        timeout: config.part_timeout,
         body: PhantomData,
     };
     let mut schedule = Schedule::new(parts.len(), config.concurrency);
@@ -257,12 +355,20 @@ where
     ResBody: http_body::Body,
     ResBody::Error: Into<BoxError>,
 {
+    let failed = |error: BoxError| Unanswered::Failed(error);
     poll_fn(|cx| service.poll_ready(cx))
         .await
-        .map_err(Into::into)?;
-    let response = service.call(request).await.map_err(Into::into)?;
+        .map_err(|error| failed(error.into()))?;
+    let response = service
+        .call(request)
+        .await
+        .map_err(|error| failed(error.into()))?;
     let (head, body) = response.into_parts();
-    let body = Limited::new(body, limit).collect().await?.to_bytes();
+    let body = Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(failed)?
+        .to_bytes();
     Ok(Answer {
         status: head.status,
         headers: head.headers,
@@ -283,9 +389,16 @@ fn answers(
     for (i, ended) in ended.into_iter().enumerate() {
         let answer = match ended {
             Some(Ended::Ran(Ok(answer))) => answer,
-            Some(Ended::Ran(Err(error))) => {
+            Some(Ended::Ran(Err(Unanswered::Failed(error)))) => {
                 failed(config, Failure::internal().with_source(error), outer)
             }
+            Some(Ended::Ran(Err(Unanswered::TimedOut(bound)))) => {
+                timed_out_part(config, &parts[i].id, bound, outer)
+            }
+            Some(Ended::Ran(Err(Unanswered::Unresolved(why)))) => {
+                unresolved(config, &parts[i].id, why, outer)
+            }
+            Some(Ended::Ran(Err(Unanswered::Conditional))) => conditional(config, &parts[i], outer),
             Some(Ended::Panicked(panicked)) => {
                 failed(config, Failure::internal().with_source(panicked), outer)
             }
@@ -310,6 +423,48 @@ fn answers(
 fn failed(config: &Config, failure: Failure, outer: &Outer<'_>) -> Answer {
     let incident = outer.answering(Incident::new(None, &failure, PART_FAILED));
     problem(config.policy.render(&incident), None)
+}
+
+/// The 504 of a part that did not answer within `bound`.
+fn timed_out_part(config: &Config, id: &str, bound: Duration, outer: &Outer<'_>) -> Answer {
+    let failure = Failure::timeout().with_detail(format!(
+        "Request '{id}' did not answer within {} seconds.",
+        bound.as_secs_f64()
+    ));
+    let incident = outer.answering(Incident {
+        status: Some(StatusCode::GATEWAY_TIMEOUT),
+        ..Incident::new(None, &failure, PART_TIMED_OUT)
+    });
+    problem(config.policy.render(&incident), None)
+}
+
+/// The 400 of a part whose `$<id>` could not be resolved; it did not run.
+fn unresolved(config: &Config, id: &str, why: String, outer: &Outer<'_>) -> Answer {
+    let failure = Failure::invalid_input().with_detail(why);
+    let members = [("part", id)];
+    let incident = outer.answering(Incident {
+        status: Some(StatusCode::BAD_REQUEST),
+        members: &members,
+        ..Incident::new(None, &failure, PART_UNRESOLVED)
+    });
+    problem(config.policy.render_quietly(&incident), None)
+}
+
+/// The 424 of a part with an `if` condition: OData asks a service that
+/// does not evaluate conditions to answer such a part 424, and not run it.
+fn conditional(config: &Config, part: &Part, outer: &Outer<'_>) -> Answer {
+    let failure = Failure::precondition_required().with_detail(format!(
+        "Request '{}' was not run: this service does not evaluate 'if' conditions.",
+        part.id
+    ));
+    let condition = part.condition.as_deref().unwrap_or_default();
+    let members = [("condition", condition)];
+    let incident = outer.answering(Incident {
+        status: Some(StatusCode::FAILED_DEPENDENCY),
+        members: &members,
+        ..Incident::new(Some("if"), &failure, PART_CONDITIONAL)
+    });
+    problem(config.policy.render_quietly(&incident), None)
 }
 
 /// The 424 of part `i`, not run because `dependency` answered `status`; the

@@ -49,6 +49,12 @@ where
         if request.method() != Method::POST || request.uri().path() != self.config.path {
             return ResponseFuture::inner(self.inner.call(request));
         }
+        // The parts drive clones of the inner service to readiness one by
+        // one; the readiness this service was given (a `ConcurrencyLimit`'s
+        // permit, a `Buffer`'s slot) is released now, not held while the
+        // parts wait for it.
+        let clone = self.inner.clone();
+        drop(std::mem::replace(&mut self.inner, clone));
         let inner = self.inner.clone();
         let config = Arc::clone(&self.config);
         ResponseFuture::batch(Box::pin(super::run::answer(inner, request, config)))

@@ -15,7 +15,7 @@ use tokio::time::Sleep;
 use super::prerequisite::{Checked, ErasedPrerequisite, RequestHead};
 use super::span::CheckSpan;
 use crate::outcome::{Dependencies, Failure, Name, Outcome, Panicked};
-use crate::schedule::{Blocker, Ended, Schedule, StepFuture, Steps};
+use crate::schedule::{Blocker, Earlier, Ended, Schedule, StepFuture, Steps};
 
 /// One check as the layer holds it.
 pub(crate) struct Node {
@@ -68,7 +68,7 @@ impl Steps for Checks {
         &self.plan.nodes[step].after
     }
 
-    fn start(&mut self, step: usize) -> StepFuture<Checked> {
+    fn start(&mut self, step: usize, _: Earlier<'_, Checked>) -> StepFuture<Checked> {
         let node = &self.plan.nodes[step];
         let span = CheckSpan::start(&node.name);
         node.check.run(self.head.clone(), node.timeout, span)

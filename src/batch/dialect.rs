@@ -1,0 +1,99 @@
+//! The two spellings of a JSON batch answer.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use http::HeaderName;
+
+/// How the parts' answers are written. Microsoft Graph and OData JSON 4.01
+/// agree on the shape of a batch but not on two details of its answers:
+/// how header names are spelled and which base64 alphabet carries a binary
+/// body. The requests of either are read alike: both alphabets are taken,
+/// padded or not, and header names in any case.
+///
+/// | | header names | binary bodies | clients that need it |
+/// |---|---|---|---|
+/// | [`Graph`](Dialect::Graph) (default) | `Content-Type` | standard base64, padded | the Microsoft Graph JavaScript SDK (reads only `Content-Type`; decodes with `atob`) and the Python core SDK (`b64decode`) |
+/// | [`OData`](Dialect::OData) | `content-type` | base64url, unpadded | OData clients that follow JSON 4.01 §19 to the letter |
+///
+/// Graph is the default because the clients that send `dependsOn` in the
+/// wild are the Graph SDKs, and both fail on OData's spelling: the
+/// JavaScript SDK reads every JSON body back as `"[object Object]"`, and
+/// both SDKs refuse the `-` and `_` of base64url.
+///
+/// ```
+/// use tower_failed_dependency::batch::{BatchLayer, Dialect};
+///
+/// let layer = BatchLayer::new().dialect(Dialect::OData);
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Microsoft Graph's: each word of a header name capitalised
+    /// (`Content-Type`, `Retry-After`), binary bodies in standard base64
+    /// with padding.
+    #[default]
+    Graph,
+    /// OData JSON 4.01's: header names in lower case, binary bodies in
+    /// base64url without padding.
+    OData,
+}
+
+impl Dialect {
+    /// `name` as this dialect spells it in a part's `headers`.
+    pub(super) fn header_name(self, name: &HeaderName) -> Cow<'_, str> {
+        match self {
+            // `HeaderName` is lower case already.
+            Self::OData => Cow::Borrowed(name.as_str()),
+            Self::Graph => {
+                let mut spelled = String::with_capacity(name.as_str().len());
+                let mut word_start = true;
+                for c in name.as_str().chars() {
+                    spelled.push(if word_start {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    });
+                    word_start = c == '-';
+                }
+                Cow::Owned(spelled)
+            }
+        }
+    }
+
+    /// `bytes` as this dialect's base64.
+    pub(super) fn base64(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Graph => base64::engine::general_purpose::STANDARD.encode(bytes),
+            Self::OData => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_capitalises_each_word_and_odata_keeps_lower_case() {
+        let name = HeaderName::from_static("content-type");
+        assert_eq!(Dialect::Graph.header_name(&name), "Content-Type");
+        assert_eq!(Dialect::OData.header_name(&name), "content-type");
+        let name = HeaderName::from_static("x-request-id");
+        assert_eq!(Dialect::Graph.header_name(&name), "X-Request-Id");
+        assert_eq!(
+            Dialect::Graph.header_name(&HeaderName::from_static("etag")),
+            "Etag"
+        );
+    }
+
+    #[test]
+    fn the_alphabets_differ_where_the_clients_do() {
+        let bytes = [0xfb, 0xff, 0xbf];
+        assert_eq!(Dialect::Graph.base64(&bytes), "+/+/");
+        assert_eq!(Dialect::OData.base64(&bytes), "-_-_");
+        assert_eq!(Dialect::Graph.base64(b"hi"), "aGk=");
+        assert_eq!(Dialect::OData.base64(b"hi"), "aGk");
+    }
+}

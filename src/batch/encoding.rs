@@ -1,0 +1,230 @@
+//! Bodies and header values between HTTP bytes and a batch's JSON, both
+//! ways: a JSON media type as JSON, `text/*` as a string, anything else as
+//! base64; header bytes as the characters of the same value (ISO 8859-1),
+//! as `fetch`'s `ByteString` reads them.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine};
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue};
+use serde_json::Value;
+
+use super::Dialect;
+use crate::problem::media_type;
+
+/// How a body of some media type is carried in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    /// `application/json` or any `+json` type: embedded as JSON.
+    Json,
+    /// `text/*`: a JSON string.
+    Text,
+    /// Anything else, and a body without a type: a base64 string.
+    Base64,
+}
+
+impl Carried {
+    fn of(content_type: Option<&HeaderValue>) -> Self {
+        let Some(media) = content_type.and_then(media_type) else {
+            return Self::Base64;
+        };
+        let (kind, subtype) = media.split_once('/').unwrap_or((media, ""));
+        let suffix = subtype.rsplit_once('+').map(|(_, suffix)| suffix);
+        if (kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json"))
+            || suffix.is_some_and(|suffix| suffix.eq_ignore_ascii_case("json"))
+        {
+            Self::Json
+        } else if kind.eq_ignore_ascii_case("text") {
+            Self::Text
+        } else {
+            Self::Base64
+        }
+    }
+}
+
+/// A part's request body as the bytes to send, read by its `Content-Type`.
+pub(super) fn request_body(content_type: &HeaderValue, body: &Value) -> Result<Bytes, String> {
+    match (Carried::of(Some(content_type)), body) {
+        (Carried::Json, body) => serde_json::to_vec(body)
+            .map(Bytes::from)
+            .map_err(|_| "The body cannot be written as JSON.".to_owned()),
+        (Carried::Text, Value::String(text)) => Ok(Bytes::from(text.clone())),
+        (Carried::Text, _) => Err("A text body must be given as a string.".to_owned()),
+        (Carried::Base64, Value::String(encoded)) => decode_base64(encoded).map(Bytes::from),
+        (Carried::Base64, _) => {
+            Err("A body that is neither JSON nor text must be given as a base64 string.".to_owned())
+        }
+    }
+}
+
+/// Decodes base64 in either alphabet (standard, as the Graph SDKs send it,
+/// or base64url, as OData asks), padded or not.
+pub(super) fn decode_base64(encoded: &str) -> Result<Vec<u8>, String> {
+    let indifferent =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let url_safe = encoded.contains(['-', '_']);
+    let engine = if url_safe {
+        GeneralPurpose::new(&alphabet::URL_SAFE, indifferent)
+    } else {
+        GeneralPurpose::new(&alphabet::STANDARD, indifferent)
+    };
+    engine
+        .decode(encoded)
+        .map_err(|_| "The body is not valid base64 (standard or base64url).".to_owned())
+}
+
+/// A part's answer body as it goes into the batch's JSON: JSON embedded
+/// when its type says JSON and it is, text as a string when it is UTF-8,
+/// anything else as the dialect's base64.
+pub(super) fn answer_body(headers: &HeaderMap, body: &Bytes, dialect: Dialect) -> Value {
+    let carried = Carried::of(headers.get(CONTENT_TYPE));
+    if carried == Carried::Json {
+        if let Ok(value) = serde_json::from_slice(body) {
+            return value;
+        }
+    }
+    if carried != Carried::Base64 {
+        if let Ok(text) = std::str::from_utf8(body) {
+            return Value::String(text.to_owned());
+        }
+    }
+    Value::String(dialect.base64(body))
+}
+
+/// A header value's bytes as text, each byte the character of the same
+/// value: ASCII as itself, 0x80-0xFF as U+0080-U+00FF. Nothing is lost.
+pub(super) fn header_text(value: &HeaderValue) -> String {
+    value
+        .as_bytes()
+        .iter()
+        .map(|&byte| char::from(byte))
+        .collect()
+}
+
+/// The reverse of [`header_text`]: a part's header value as bytes, or
+/// `None` when it holds a character above U+00FF or one a header cannot.
+pub(super) fn header_value(text: &str) -> Option<HeaderValue> {
+    let bytes = text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    HeaderValue::from_bytes(&bytes).ok()
+}
+
+/// Whether a `Content-Type` is JSON: `application/json` or any `+json`
+/// structured syntax suffix.
+pub(super) fn is_json(content_type: &HeaderValue) -> bool {
+    Carried::of(Some(content_type)) == Carried::Json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn typed(content_type: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers
+    }
+
+    #[test]
+    fn media_types_are_carried_as_the_formats_say() {
+        let of = |s: &'static str| Carried::of(Some(&HeaderValue::from_static(s)));
+        assert_eq!(of("application/json"), Carried::Json);
+        assert_eq!(
+            of("application/merge-patch+json; charset=utf-8"),
+            Carried::Json
+        );
+        assert_eq!(of("Application/Problem+JSON"), Carried::Json);
+        assert_eq!(of("text/plain; charset=utf-8"), Carried::Text);
+        assert_eq!(of("text/csv"), Carried::Text);
+        assert_eq!(of("application/octet-stream"), Carried::Base64);
+        assert_eq!(of("image/png"), Carried::Base64);
+        assert_eq!(of("json"), Carried::Base64);
+        assert_eq!(Carried::of(None), Carried::Base64);
+    }
+
+    #[test]
+    fn request_bodies_are_decoded_by_their_type() {
+        let json_type = HeaderValue::from_static("application/json");
+        assert_eq!(
+            request_body(&json_type, &json!({"a": 1})).unwrap(),
+            Bytes::from_static(b"{\"a\":1}")
+        );
+        let text = HeaderValue::from_static("text/plain");
+        assert_eq!(
+            request_body(&text, &json!("caf\u{e9}")).unwrap(),
+            "caf\u{e9}".as_bytes()
+        );
+        assert!(request_body(&text, &json!(1)).is_err());
+        let binary = HeaderValue::from_static("application/octet-stream");
+        for encoded in ["+/+/", "-_-_", "+/+/", "aGk=", "aGk"] {
+            assert!(request_body(&binary, &json!(encoded)).is_ok(), "{encoded}");
+        }
+        assert_eq!(
+            request_body(&binary, &json!("-_-_")).unwrap(),
+            [0xfb, 0xff, 0xbf][..]
+        );
+        assert_eq!(request_body(&binary, &json!("aGk")).unwrap(), b"hi"[..]);
+        assert!(request_body(&binary, &json!("not base64!")).is_err());
+        assert!(request_body(&binary, &json!("+/-_")).is_err());
+        assert!(request_body(&binary, &json!({"a": 1})).is_err());
+    }
+
+    #[test]
+    fn answer_bodies_say_what_they_are() {
+        let dialect = Dialect::Graph;
+        assert_eq!(
+            answer_body(
+                &typed("application/json"),
+                &Bytes::from_static(b"{\"a\":1}"),
+                dialect
+            ),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            answer_body(&typed("text/plain"), &Bytes::from_static(b"hello"), dialect),
+            json!("hello")
+        );
+        // UTF-8 bytes of a binary type are still binary: a client decodes
+        // the string as base64.
+        assert_eq!(
+            answer_body(
+                &typed("application/octet-stream"),
+                &Bytes::from_static(b"hello"),
+                dialect
+            ),
+            json!("aGVsbG8=")
+        );
+        assert_eq!(
+            answer_body(
+                &HeaderMap::new(),
+                &Bytes::from_static(&[0xfb, 0xff]),
+                Dialect::OData
+            ),
+            json!("-_8")
+        );
+        // A text body in another charset cannot be a JSON string as it is.
+        assert_eq!(
+            answer_body(
+                &typed("text/plain; charset=latin1"),
+                &Bytes::from_static(b"caf\xe9"),
+                dialect
+            ),
+            json!("Y2Fm6Q==")
+        );
+    }
+
+    #[test]
+    fn header_bytes_survive_both_ways() {
+        let value = HeaderValue::from_bytes(b"caf\xe9").unwrap();
+        let text = header_text(&value);
+        assert_eq!(text, "caf\u{e9}");
+        assert_eq!(header_value(&text).unwrap(), value);
+        assert!(header_value("\u{20ac}").is_none());
+        assert!(header_value("a\nb").is_none());
+    }
+}

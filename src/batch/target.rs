@@ -1,0 +1,309 @@
+//! Where a part goes. OData and Graph write a part's `url` four ways: a
+//! path, a path relative to the batch's own URL (`users?$select=id`), an
+//! absolute URL, and `$<id>` for the resource an earlier part created (its
+//! `Location`). Each is read here into a path on this service; nothing ever
+//! leaves it.
+
+use std::borrow::Cow;
+
+use http::request::Parts as Head;
+use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Uri};
+
+/// Where a part goes.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// A path (and query) on this service.
+    Path(Uri),
+    /// `$<id>`: below what the part at this index created (its `Location`),
+    /// followed by `rest` (`/orders`, `?$select=id` or nothing).
+    Created { part: usize, rest: String },
+}
+
+/// What a part's url is read against: the batch request's own URL and the
+/// origin it was sent to.
+#[derive(Debug, Clone)]
+pub(crate) struct Root {
+    batch_path: String,
+    scheme: Option<Scheme>,
+    authority: Option<Authority>,
+}
+
+impl Root {
+    /// The root of a batch sent as `head` to the batch endpoint at
+    /// `batch_path`. The origin is the request's own: the scheme and
+    /// authority of its URI when it has them, else its `Host`.
+    pub(crate) fn of(head: &Head, batch_path: &str) -> Self {
+        let host = || {
+            head.headers
+                .get(http::header::HOST)
+                .and_then(|host| Authority::try_from(host.as_bytes()).ok())
+        };
+        Self {
+            batch_path: batch_path.to_owned(),
+            scheme: head.uri.scheme().cloned(),
+            authority: head.uri.authority().cloned().or_else(host),
+        }
+    }
+
+    /// Reads a part's `url`. `reference` says what `$<name>` is: `Ok(Some)`
+    /// an earlier part it depends on, `Ok(None)` no part (so a path segment
+    /// of its own, such as OData's `$metadata`), or why it cannot be used.
+    pub(crate) fn read(
+        &self,
+        url: &str,
+        reference: impl Fn(&str) -> Result<Option<usize>, String>,
+    ) -> Result<Target, String> {
+        if url.contains('\\') {
+            return Err("The url must not contain a backslash.".to_owned());
+        }
+        let unrooted = url
+            .strip_prefix('/')
+            .filter(|rest| !rest.starts_with('/'))
+            .unwrap_or(url);
+        if let Some(after) = unrooted.strip_prefix('$') {
+            let end = after.find(['/', '?']).unwrap_or(after.len());
+            if let Some(part) = reference(&after[..end])? {
+                let rest = &after[end..];
+                check_segments(rest)?;
+                return Ok(Target::Created {
+                    part,
+                    rest: rest.to_owned(),
+                });
+            }
+        }
+        if url.starts_with("//") {
+            return Err("The url must be on this service: '//' names another host.".to_owned());
+        }
+        let path = if url.starts_with('/') {
+            Cow::Borrowed(url)
+        } else if has_scheme(url) {
+            let uri: Uri = url
+                .parse()
+                .map_err(|_| "The url is not a valid URL.".to_owned())?;
+            if !self.is_own(&uri) {
+                return Err(format!(
+                    "The url names another origin than this service's ({}); only requests to this service are run.",
+                    self.origin()
+                ));
+            }
+            Cow::Owned(
+                uri.path_and_query()
+                    .map_or_else(|| "/".to_owned(), |path| path.as_str().to_owned()),
+            )
+        } else {
+            Cow::Owned(format!("{}{url}", self.directory()))
+        };
+        self.path(&path).map(Target::Path)
+    }
+
+    /// The path of `$<id>` once part `<id>` answered with `location`,
+    /// followed by `rest`.
+    pub(crate) fn created(&self, location: &HeaderValue, rest: &str) -> Result<Uri, String> {
+        let text = location
+            .to_str()
+            .map_err(|_| "its Location is not a URL".to_owned())?;
+        let uri: Uri = text
+            .parse()
+            .map_err(|_| "its Location is not a URL".to_owned())?;
+        if uri.scheme().is_some() && !self.is_own(&uri) {
+            return Err("its Location is on another origin".to_owned());
+        }
+        if uri.scheme().is_none() && !text.starts_with('/') {
+            return Err("its Location is not a path on this service".to_owned());
+        }
+        let path = if rest.is_empty() {
+            uri.path_and_query()
+                .map_or_else(|| "/".to_owned(), |path| path.as_str().to_owned())
+        } else if rest.starts_with('/') {
+            format!("{}{rest}", uri.path().trim_end_matches('/'))
+        } else {
+            format!("{}{rest}", uri.path())
+        };
+        self.path(&path)
+    }
+
+    /// A path and query, checked: a valid URI path, no `.` or `..` segment,
+    /// not the batch endpoint itself.
+    fn path(&self, path: &str) -> Result<Uri, String> {
+        check_segments(path)?;
+        let uri: Uri = path
+            .parse()
+            .map_err(|_| "The url is not a valid path and query.".to_owned())?;
+        if uri.scheme().is_some() || uri.authority().is_some() || !path.starts_with('/') {
+            return Err("The url must be a path on this service.".to_owned());
+        }
+        if uri.path().trim_end_matches('/') == self.batch_path.trim_end_matches('/') {
+            return Err("A batch cannot contain another batch.".to_owned());
+        }
+        Ok(uri)
+    }
+
+    /// The batch path up to its last `/`: OData's service root, against
+    /// which a relative url is resolved.
+    fn directory(&self) -> &str {
+        let end = self.batch_path.rfind('/').map_or(0, |slash| slash + 1);
+        match &self.batch_path[..end] {
+            "" => "/",
+            directory => directory,
+        }
+    }
+
+    /// Whether an absolute URL is on the origin the batch was sent to. When
+    /// the service does not know its own scheme (a request in origin form,
+    /// as servers receive them), `http` and `https` are both its own.
+    fn is_own(&self, uri: &Uri) -> bool {
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return false;
+        };
+        let scheme_is_own = match &self.scheme {
+            Some(own) => own == scheme,
+            None => *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS,
+        };
+        let default_port = |scheme: &Scheme| if *scheme == Scheme::HTTPS { 443 } else { 80 };
+        let authority_is_own = self.authority.as_ref().is_some_and(|own| {
+            !authority.as_str().contains('@')
+                && own.host().eq_ignore_ascii_case(authority.host())
+                && own
+                    .port_u16()
+                    .unwrap_or_else(|| default_port(self.scheme.as_ref().unwrap_or(scheme)))
+                    == authority.port_u16().unwrap_or_else(|| default_port(scheme))
+        });
+        scheme_is_own && authority_is_own
+    }
+
+    /// The origin as the refusal names it.
+    fn origin(&self) -> String {
+        match (&self.scheme, &self.authority) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            (None, Some(authority)) => format!("http(s)://{authority}"),
+            _ => "unknown: the batch request has no Host".to_owned(),
+        }
+    }
+}
+
+/// Refuses `.` and `..` segments, written plainly or percent-encoded.
+fn check_segments(path: &str) -> Result<(), String> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    for segment in path.split('/') {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err("The url must not contain '.' or '..' segments.".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `url` starts with a scheme (RFC 3986 §3.1) and so is absolute.
+fn has_scheme(url: &str) -> bool {
+    let Some(colon) = url.find(':') else {
+        return false;
+    };
+    let scheme = &url[..colon];
+    !url[..colon].contains(['/', '?', '#'])
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(batch_path: &str, uri: &str, host: Option<&'static str>) -> Root {
+        let mut request = http::Request::post(uri);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        let (head, ()) = request.body(()).unwrap().into_parts();
+        Root::of(&head, batch_path)
+    }
+
+    fn path(root: &Root, url: &str) -> Result<String, String> {
+        match root.read(url, |_| Ok(None))? {
+            Target::Path(uri) => Ok(uri.to_string()),
+            Target::Created { .. } => unreachable!("no part is referenced"),
+        }
+    }
+
+    #[test]
+    fn relative_urls_resolve_against_the_batch_url() {
+        let top = root("/$batch", "/$batch", Some("api.example"));
+        assert_eq!(path(&top, "users?$select=id").unwrap(), "/users?$select=id");
+        assert_eq!(path(&top, "/users/1").unwrap(), "/users/1");
+        assert_eq!(path(&top, "$metadata").unwrap(), "/$metadata");
+        let versioned = root("/v1.0/$batch", "/v1.0/$batch", Some("api.example"));
+        assert_eq!(path(&versioned, "me/drive").unwrap(), "/v1.0/me/drive");
+        assert!(path(&versioned, "$batch").is_err(), "itself");
+    }
+
+    #[test]
+    fn absolute_urls_are_run_only_on_the_batchs_own_origin() {
+        let root = root("/$batch", "/$batch", Some("127.0.0.1:8080"));
+        assert_eq!(
+            path(&root, "http://127.0.0.1:8080/health").unwrap(),
+            "/health"
+        );
+        assert_eq!(path(&root, "HTTP://127.0.0.1:8080").unwrap(), "/");
+        for foreign in [
+            "http://127.0.0.1:8081/health",
+            "http://evil.example/health",
+            "http://127.0.0.1/health",
+            "http://user@127.0.0.1:8080/health",
+            "ftp://127.0.0.1:8080/health",
+            "//127.0.0.1:8080/health",
+        ] {
+            assert!(path(&root, foreign).is_err(), "{foreign}");
+        }
+        let tls = self::root("/$batch", "https://api.example/$batch", None);
+        assert_eq!(path(&tls, "https://API.example:443/a").unwrap(), "/a");
+        assert!(path(&tls, "http://api.example/a").is_err());
+        let nameless = self::root("/$batch", "/$batch", None);
+        assert!(path(&nameless, "http://api.example/a").is_err());
+    }
+
+    #[test]
+    fn dot_segments_and_backslashes_are_refused() {
+        let root = root("/$batch", "/$batch", Some("h"));
+        for url in ["/a/../b", "a/%2E%2e/b", "./a", "/a\\b", "/a/.?x"] {
+            assert!(path(&root, url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn references_name_an_earlier_part_and_resolve_below_its_location() {
+        let root = root("/$batch", "/$batch", Some("h:1"));
+        let earlier = |name: &str| match name {
+            "1" => Ok(Some(0)),
+            "2" => Err("not in dependsOn".to_owned()),
+            _ => Ok(None),
+        };
+        for (url, rest) in [
+            ("$1/orders", "/orders"),
+            ("/$1?$select=id", "?$select=id"),
+            ("$1", ""),
+        ] {
+            match root.read(url, earlier).unwrap() {
+                Target::Created { part, rest: got } => assert_eq!((part, got.as_str()), (0, rest)),
+                Target::Path(uri) => panic!("{url} read as {uri}"),
+            }
+        }
+        assert!(root.read("$2/orders", earlier).is_err());
+        assert!(root.read("$1/../admin", earlier).is_err());
+
+        let created = |location: &'static str, rest: &str| {
+            root.created(&HeaderValue::from_static(location), rest)
+                .map(|uri| uri.to_string())
+        };
+        assert_eq!(created("/users/7", "/orders").unwrap(), "/users/7/orders");
+        assert_eq!(created("/users/7/", "/orders").unwrap(), "/users/7/orders");
+        assert_eq!(
+            created("http://h:1/users/7", "?$select=id").unwrap(),
+            "/users/7?$select=id"
+        );
+        assert_eq!(created("/users/7?x=1", "").unwrap(), "/users/7?x=1");
+        assert!(created("http://other/users/7", "").is_err());
+        assert!(created("users/7", "").is_err());
+    }
+}
