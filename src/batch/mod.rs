@@ -82,6 +82,7 @@
 //! # }
 //! ```
 
+mod body;
 mod config;
 mod dialect;
 mod encoding;
@@ -93,6 +94,7 @@ mod run;
 mod service;
 mod target;
 
+pub use self::body::RequestBody;
 pub use self::dialect::Dialect;
 pub use self::future::ResponseFuture;
 pub use self::layer::BatchLayer;

@@ -20,6 +20,7 @@ use super::encoding::is_json;
 use super::plan::{self, Invalid, Part, Rules};
 use super::responses::{Answer, Responses};
 use super::target::{Root, Target};
+use super::RequestBody;
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
@@ -48,11 +49,13 @@ pub(super) async fn answer<S, ReqBody, ResBody>(
     config: Arc<Config>,
 ) -> Response<ResponseBody<ResBody>>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    ReqBody: http_body::Body + From<Bytes> + Send + 'static,
-    ReqBody::Data: Send,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
@@ -209,10 +212,13 @@ struct PartSteps<'a, S, ReqBody> {
 
 impl<S, ReqBody, ResBody> Steps for PartSteps<'_, S, ReqBody>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    ReqBody: From<Bytes> + Send + 'static,
+    ReqBody: Send + 'static,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
@@ -245,7 +251,7 @@ where
     }
 }
 
-impl<S, ReqBody: From<Bytes>> PartSteps<'_, S, ReqBody> {
+impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
     /// The request part `step` becomes: its method, path, headers (with the
     /// outer request's copied ones it does not set itself, and the `ETag`s
     /// it refers to) and body, the outer request's extensions, and a record
@@ -255,7 +261,7 @@ impl<S, ReqBody: From<Bytes>> PartSteps<'_, S, ReqBody> {
         &self,
         step: usize,
         earlier: &Earlier<'_, Called>,
-    ) -> Result<Request<ReqBody>, String> {
+    ) -> Result<Request<RequestBody<ReqBody>>, String> {
         let part = &self.parts[step];
         let answered = |index: usize, header: HeaderName| {
             let id = &self.parts[index].id;
@@ -275,7 +281,7 @@ impl<S, ReqBody: From<Bytes>> PartSteps<'_, S, ReqBody> {
                 })?
             }
         };
-        let mut request = Request::new(ReqBody::from(part.body.clone()));
+        let mut request = Request::new(RequestBody::part(part.body.clone()));
         *request.method_mut() = part.method.clone();
         *request.uri_mut() = uri;
         let mut headers = part.headers.clone();
@@ -311,10 +317,13 @@ async fn run<S, ReqBody, ResBody>(
     config: &Config,
 ) -> Vec<Option<Ended<Called>>>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    ReqBody: From<Bytes> + Send + 'static,
+    ReqBody: Send + 'static,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,

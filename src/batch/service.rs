@@ -6,7 +6,7 @@ use http::{Method, Request, Response};
 use tower_service::Service;
 
 use super::config::Config;
-use super::ResponseFuture;
+use super::{RequestBody, ResponseFuture};
 use crate::body::ResponseBody;
 use crate::outcome::BoxError;
 
@@ -27,11 +27,13 @@ impl<S> Batch<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Batch<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    ReqBody: http_body::Body + From<Bytes> + Send + 'static,
-    ReqBody::Data: Send,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
@@ -47,7 +49,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.method() != Method::POST || request.uri().path() != self.config.path {
-            return ResponseFuture::inner(self.inner.call(request));
+            return ResponseFuture::inner(self.inner.call(request.map(RequestBody::passed)));
         }
         // The parts drive clones of the inner service to readiness one by
         // one; the readiness this service was given (a `ConcurrencyLimit`'s

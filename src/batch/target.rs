@@ -57,6 +57,7 @@ impl Root {
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
         }
+        let url = &*percent_encoded(url);
         let unrooted = url
             .strip_prefix('/')
             .filter(|rest| !rest.starts_with('/'))
@@ -182,6 +183,25 @@ impl Root {
     }
 }
 
+/// `url` with what a URI cannot hold as it is percent-encoded (spaces,
+/// quotes, braces, controls, non-ASCII as its UTF-8 bytes), as a browser
+/// sends it: Graph's own examples write `$filter=city eq null`.
+fn percent_encoded(url: &str) -> Cow<'_, str> {
+    let unsafe_byte = |byte: u8| byte <= b' ' || byte >= 0x7f || b"\"<>`{}|^".contains(&byte);
+    if !url.bytes().any(unsafe_byte) {
+        return Cow::Borrowed(url);
+    }
+    let mut encoded = String::with_capacity(url.len() + 16);
+    for byte in url.bytes() {
+        if unsafe_byte(byte) {
+            encoded.push_str(&format!("%{byte:02X}"));
+        } else {
+            encoded.push(char::from(byte));
+        }
+    }
+    Cow::Owned(encoded)
+}
+
 /// Refuses `.` and `..` segments, written plainly or percent-encoded.
 fn check_segments(path: &str) -> Result<(), String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -233,6 +253,14 @@ mod tests {
         assert_eq!(path(&top, "users?$select=id").unwrap(), "/users?$select=id");
         assert_eq!(path(&top, "/users/1").unwrap(), "/users/1");
         assert_eq!(path(&top, "$metadata").unwrap(), "/$metadata");
+        assert_eq!(
+            path(&top, "users?$filter=city eq null&$count=true").unwrap(),
+            "/users?$filter=city%20eq%20null&$count=true"
+        );
+        assert_eq!(
+            path(&top, "/me/drive/root:/{file}:/caf\u{e9}").unwrap(),
+            "/me/drive/root:/%7Bfile%7D:/caf%C3%A9"
+        );
         let versioned = root("/v1.0/$batch", "/v1.0/$batch", Some("api.example"));
         assert_eq!(path(&versioned, "me/drive").unwrap(), "/v1.0/me/drive");
         assert!(path(&versioned, "$batch").is_err(), "itself");

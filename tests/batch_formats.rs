@@ -1,0 +1,662 @@
+//! The batch endpoint against the rules of the formats it speaks (OData JSON
+//! 4.01 §19, Microsoft Graph's JSON batching), over real loopback
+//! connections. Each test names the rule it checks.
+
+#![cfg(all(feature = "axum", feature = "batch"))]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, patch, post};
+use axum::{Json, Router};
+use http::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::{Layer, ServiceBuilder};
+use tower_failed_dependency::batch::{BatchLayer, Dialect};
+
+/// What one handler call received.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// Records the request, answers 200 with JSON.
+async fn record(State(log): State<Log>, request: Request) -> Json<Value> {
+    let (head, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    log.lock().unwrap().push(Seen {
+        method: head.method,
+        uri: head.uri.to_string(),
+        headers: head.headers,
+        body,
+    });
+    Json(json!({"recorded": true}))
+}
+
+fn typed(content_type: &'static str, body: impl Into<Body>) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body.into()).into_response()
+}
+
+/// A service with routes for each rule, and what its handlers saw.
+fn app() -> (Router, Log) {
+    let log = Log::default();
+    let router = Router::new()
+        .route("/echo", any(record))
+        .route("/orders/{id}", any(record))
+        .route("/orders/{id}/lines", any(record))
+        .route(
+            "/orders",
+            post(|State(log): State<Log>, request: Request| async move {
+                let _ = record(State(log), request).await;
+                (
+                    StatusCode::CREATED,
+                    [(header::LOCATION, "/orders/7"), (header::ETAG, "\"v1\"")],
+                    Json(json!({"id": 7})),
+                )
+            }),
+        )
+        .route(
+            "/anonymous",
+            post(|| async { (StatusCode::CREATED, Json(json!({"id": "unknown"}))) }),
+        )
+        .route(
+            "/bytes/utf8",
+            get(|| async { typed("application/octet-stream", "hello") }),
+        )
+        .route(
+            "/bytes/raw",
+            get(|| async { typed("application/octet-stream", vec![0xfb, 0xff, 0xbf, 0x00]) }),
+        )
+        .route(
+            "/text",
+            get(|| async { typed("text/plain; charset=utf-8", "hi there") }),
+        )
+        .route(
+            "/latin1",
+            get(|| async {
+                let mut headers = HeaderMap::new();
+                headers.insert("x-raw", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+                (headers, Json(json!({})))
+            }),
+        )
+        .route("/never", get(|| std::future::pending::<()>()))
+        .route("/conflict", post(|| async { StatusCode::CONFLICT }))
+        // The routes of Graph's own example batch.
+        .route(
+            "/me/drive/{*file}",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "https://files.example/y23vmagahszhxzlcvh")],
+                )
+            }),
+        )
+        .route(
+            "/me/planner/tasks",
+            get(|| async { Json(json!({"value": []})) }),
+        )
+        .route(
+            "/groups/{id}/events",
+            get(|| async {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"error": {"code": "Forbidden", "message": "..."}})),
+                )
+            }),
+        )
+        .route("/me", patch(|| async { StatusCode::NO_CONTENT }))
+        .route(
+            "/users",
+            get(|State(log): State<Log>, request: Request| async move {
+                let _ = record(State(log), request).await;
+                (
+                    [("odata-version", "4.0")],
+                    Json(json!({"@odata.count": 1, "value": [{"id": "u1"}]})),
+                )
+            }),
+        )
+        .with_state(log.clone());
+    (router, log)
+}
+
+async fn serve_with(layer: BatchLayer) -> (SocketAddr, Log) {
+    let (router, log) = app();
+    let service = ServiceBuilder::new()
+        .map_response(|response: Response<_>| response.map(Body::new))
+        .service(layer.layer(router));
+    (support::serve(service).await, log)
+}
+
+async fn serve() -> (SocketAddr, Log) {
+    serve_with(BatchLayer::new()).await
+}
+
+async fn batch(addr: SocketAddr, body: Value) -> support::Answer {
+    support::send_body(
+        addr,
+        Method::POST,
+        "/$batch",
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+    .await
+}
+
+/// The parts of a batch answer by id.
+fn parts(answer: &support::Answer) -> std::collections::HashMap<String, Value> {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    answer.json()["responses"]
+        .as_array()
+        .expect("a responses array")
+        .iter()
+        .map(|part| (part["id"].as_str().unwrap().to_owned(), part.clone()))
+        .collect()
+}
+
+fn seen(log: &Log) -> Vec<Seen> {
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_graph_documentation_batch_runs_as_documented() {
+    // Graph's JSON batching page, its first batch as printed: relative urls,
+    // a url with spaces, its headers and bodies.
+    let (addr, log) = serve().await;
+    let answer = batch(
+        addr,
+        json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/me/drive/root:/{file}:/content"},
+            {"id": "2", "method": "GET", "url": "/me/planner/tasks"},
+            {"id": "3", "method": "GET", "url": "/groups/{id}/events"},
+            {"id": "4", "url": "/me", "method": "PATCH", "body": {"city": "Redmond"},
+             "headers": {"Content-Type": "application/json"}},
+            {"id": "5", "url": "users?$select=id,displayName,userPrincipalName&$filter=city eq null&$count=true",
+             "method": "GET", "headers": {"ConsistencyLevel": "eventual"}}
+        ]}),
+    )
+    .await;
+    let parts = parts(&answer);
+    assert_eq!(parts["1"]["status"], 302);
+    assert_eq!(
+        parts["1"]["headers"]["Location"],
+        "https://files.example/y23vmagahszhxzlcvh"
+    );
+    assert_eq!(parts["2"]["status"], 200);
+    assert_eq!(parts["2"]["body"], json!({"value": []}));
+    assert_eq!(parts["3"]["status"], 401);
+    assert_eq!(parts["3"]["body"]["error"]["code"], "Forbidden");
+    assert_eq!(parts["4"]["status"], 204);
+    assert_eq!(parts["5"]["status"], 200);
+    assert_eq!(parts["5"]["headers"]["Odata-Version"], "4.0");
+    assert_eq!(parts["5"]["body"]["@odata.count"], 1);
+    let users = seen(&log);
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        users[0].uri,
+        "/users?$select=id,displayName,userPrincipalName&$filter=city%20eq%20null&$count=true"
+    );
+    assert_eq!(users[0].headers["consistencylevel"], "eventual");
+}
+
+#[tokio::test]
+async fn odata_methods_are_case_insensitive() {
+    // OData JSON 4.01 §19.1: `method` is case-insensitive (`get`, `patch`).
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "get", "url": "/echo"},
+                {"id": "2", "method": "Patch", "url": "echo",
+                 "headers": {"content-type": "application/json"}, "body": {"a": 1}}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["1"]["status"], 200);
+    assert_eq!(parts["2"]["status"], 200);
+    let mut methods: Vec<Method> = seen(&log).into_iter().map(|seen| seen.method).collect();
+    methods.sort_by_key(|method| method.to_string());
+    assert_eq!(methods, [Method::GET, Method::PATCH]);
+}
+
+#[tokio::test]
+async fn request_bodies_are_read_by_their_media_type() {
+    // OData JSON 4.01 §19.1 and Graph: JSON as JSON, text/* as a string,
+    // anything else base64url (the Graph SDKs send standard base64).
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "json", "method": "POST", "url": "/echo",
+                 "headers": {"content-type": "application/merge-patch+json"}, "body": {"a": [1, 2]}},
+                {"id": "text", "method": "POST", "url": "/echo", "dependsOn": ["json"],
+                 "headers": {"content-type": "text/csv"}, "body": "a,b\n1,2"},
+                {"id": "standard", "method": "POST", "url": "/echo", "dependsOn": ["text"],
+                 "headers": {"content-type": "application/octet-stream"}, "body": "+/+/AA=="},
+                {"id": "url-safe", "method": "POST", "url": "/echo", "dependsOn": ["standard"],
+                 "headers": {"content-type": "image/png"}, "body": "-_-_AA"}
+            ]}),
+        )
+        .await,
+    );
+    for id in ["json", "text", "standard", "url-safe"] {
+        assert_eq!(parts[id]["status"], 200, "{id}");
+    }
+    let bodies: Vec<(String, Bytes)> = seen(&log)
+        .into_iter()
+        .map(|seen| {
+            let content_type = seen.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (content_type, seen.body)
+        })
+        .collect();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bodies[0].1).unwrap(),
+        json!({"a": [1, 2]})
+    );
+    assert_eq!(
+        bodies[1],
+        ("text/csv".to_owned(), Bytes::from_static(b"a,b\n1,2"))
+    );
+    assert_eq!(bodies[2].1, [0xfb, 0xff, 0xbf, 0x00][..]);
+    assert_eq!(
+        bodies[3],
+        (
+            "image/png".to_owned(),
+            Bytes::from_static(&[0xfb, 0xff, 0xbf, 0x00])
+        )
+    );
+}
+
+#[tokio::test]
+async fn answers_follow_the_dialect_graph_by_default() {
+    // Graph: `Content-Type`, standard base64. OData JSON 4.01: lower-case
+    // header names, base64url. Both: JSON embedded, text/* a string, and
+    // a binary body never raw, even when its bytes are UTF-8.
+    let requests = json!({"requests": [
+        {"id": "utf8", "method": "GET", "url": "/bytes/utf8"},
+        {"id": "raw", "method": "GET", "url": "/bytes/raw"},
+        {"id": "text", "method": "GET", "url": "/text"},
+        {"id": "json", "method": "GET", "url": "/echo"}
+    ]});
+
+    let (addr, _) = serve().await;
+    let graph = parts(&batch(addr, requests.clone()).await);
+    assert_eq!(
+        graph["utf8"]["headers"]["Content-Type"],
+        "application/octet-stream"
+    );
+    assert_eq!(graph["utf8"]["body"], "aGVsbG8=");
+    assert_eq!(graph["raw"]["body"], "+/+/AA==");
+    assert_eq!(graph["text"]["body"], "hi there");
+    assert_eq!(graph["json"]["headers"]["Content-Type"], "application/json");
+    assert_eq!(graph["json"]["body"], json!({"recorded": true}));
+
+    let (addr, _) = serve_with(BatchLayer::new().dialect(Dialect::OData)).await;
+    let odata = parts(&batch(addr, requests).await);
+    assert_eq!(
+        odata["utf8"]["headers"]["content-type"],
+        "application/octet-stream"
+    );
+    assert!(odata["utf8"]["headers"].get("Content-Type").is_none());
+    assert_eq!(odata["utf8"]["body"], "aGVsbG8");
+    assert_eq!(odata["raw"]["body"], "-_-_AA");
+    assert_eq!(odata["text"]["body"], "hi there");
+    assert_eq!(odata["json"]["body"], json!({"recorded": true}));
+}
+
+#[tokio::test]
+async fn header_bytes_survive_both_ways() {
+    // fetch's ByteString: each byte 0x80-0xFF is the code point of the same
+    // value, so `caf\xE9` reads `café` and goes back as the same byte.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "out", "method": "GET", "url": "/latin1"},
+                {"id": "in", "method": "GET", "url": "/echo", "headers": {"x-raw": "caf\u{e9}"}}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["out"]["headers"]["X-Raw"], "caf\u{e9}");
+    assert_eq!(seen(&log)[0].headers["x-raw"].as_bytes(), b"caf\xe9");
+}
+
+#[tokio::test]
+async fn dollar_references_resolve_to_what_the_earlier_part_gave() {
+    // OData JSON 4.01 §19.1: `$1` as the first segment of a url is what
+    // request 1 created (its Location), and as the value of If-Match its
+    // ETag; the referenced request must be in dependsOn.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "POST", "url": "/orders",
+                 "headers": {"content-type": "application/json"}, "body": {"item": "tea"}},
+                {"id": "2", "method": "PATCH", "url": "$1/lines", "dependsOn": ["1"],
+                 "headers": {"content-type": "application/json", "if-match": "$1"}, "body": {"qty": 2}},
+                {"id": "3", "method": "GET", "url": "/$1?$select=id", "dependsOn": ["1"]},
+                {"id": "4", "method": "POST", "url": "/anonymous"},
+                {"id": "5", "method": "GET", "url": "$4/lines", "dependsOn": ["4"]},
+                {"id": "6", "method": "GET", "url": "/echo", "dependsOn": ["5"]}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["1"]["status"], 201);
+    assert_eq!(parts["2"]["status"], 200);
+    assert_eq!(parts["3"]["status"], 200);
+    let seen = seen(&log);
+    let lines = seen
+        .iter()
+        .find(|seen| seen.method == Method::PATCH)
+        .unwrap();
+    assert_eq!(lines.uri, "/orders/7/lines");
+    assert_eq!(lines.headers["if-match"], "\"v1\"");
+    assert!(seen.iter().any(|seen| seen.uri == "/orders/7?$select=id"));
+
+    // Request 4 created something without saying where: `$4` cannot be
+    // resolved, so 5 does not run and says why; 6 depends on 5.
+    assert_eq!(parts["5"]["status"], 400);
+    let problem = &parts["5"]["body"];
+    assert_eq!(problem["part"], "5");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("'$4'"),
+        "{problem}"
+    );
+    assert_eq!(parts["6"]["status"], 424);
+    assert_eq!(parts["6"]["body"]["dependency"], "5");
+    assert!(!seen
+        .iter()
+        .any(|seen| seen.uri.contains("lines") && seen.method == Method::GET));
+}
+
+#[tokio::test]
+async fn a_reference_outside_depends_on_refuses_the_batch() {
+    let (addr, log) = serve().await;
+    for reference in [
+        json!({"id": "2", "method": "GET", "url": "$1/lines"}),
+        json!({"id": "2", "method": "GET", "url": "/echo", "headers": {"If-Match": "$1"}}),
+    ] {
+        let answer = batch(
+            addr,
+            json!({"requests": [{"id": "1", "method": "POST", "url": "/orders"}, reference]}),
+        )
+        .await;
+        let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+        assert_eq!(problem["part"], "2");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("dependsOn"),
+            "{problem}"
+        );
+    }
+    assert!(seen(&log).is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn a_part_with_if_is_answered_424_and_not_run() {
+    // OData JSON 4.01 §19.1: a service that does not evaluate `if` answers
+    // the request 424.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "GET", "url": "/echo"},
+                {"id": "2", "method": "POST", "url": "/echo", "dependsOn": ["1"], "if": "$1/recorded"},
+                {"id": "3", "method": "GET", "url": "/echo", "dependsOn": ["2"]}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["1"]["status"], 200);
+    assert_eq!(parts["2"]["status"], 424);
+    assert_eq!(parts["2"]["body"]["dependency"], "if");
+    assert_eq!(parts["2"]["body"]["condition"], "$1/recorded");
+    assert_eq!(parts["3"]["status"], 424);
+    assert_eq!(parts["3"]["body"]["root_cause"], "2");
+    assert_eq!(seen(&log).len(), 1, "only request 1 ran");
+}
+
+#[tokio::test]
+async fn depends_on_is_a_dependency_whatever_its_spelling_and_unknown_members_are_refused() {
+    // The Graph Python SDK writes `depends_on`: its dependents of a failed
+    // create must not run. Any other unknown member refuses the batch;
+    // instance annotations (`@`) are allowed.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "create", "method": "POST", "url": "/conflict"},
+                {"id": "update", "method": "PATCH", "url": "/orders/1", "depends_on": ["create"],
+                 "@odata.type": "#update"},
+                {"id": "read", "method": "GET", "url": "/orders/1", "depends_on": ["update"]}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["create"]["status"], 409);
+    for (id, dependency) in [("update", "create"), ("read", "update")] {
+        assert_eq!(parts[id]["status"], 424, "{id}");
+        assert_eq!(parts[id]["body"]["dependency"], dependency);
+        assert_eq!(parts[id]["body"]["root_cause"], "create");
+    }
+    assert!(seen(&log).is_empty(), "no dependent ran");
+
+    let answer = batch(
+        addr,
+        json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/echo"},
+            {"id": "2", "method": "GET", "url": "/echo", "dependencies": ["1"]}
+        ]}),
+    )
+    .await;
+    let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (problem["part"].as_str(), problem["field"].as_str()),
+        (Some("2"), Some("member"))
+    );
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("'dependencies'"));
+    assert!(seen(&log).is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn absolute_urls_run_only_on_the_batchs_own_origin() {
+    // OData allows absolute urls; one of this service's origin is that path
+    // here, every other origin is refused, and nothing leaves the service.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [{"id": "1", "method": "GET", "url": format!("http://{addr}/echo?x=1")}]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["1"]["status"], 200);
+    assert_eq!(seen(&log)[0].uri, "/echo?x=1");
+
+    for foreign in [
+        "http://evil.example/echo".to_owned(),
+        format!("http://127.0.0.1:{}/echo", addr.port() + 1),
+        "//evil.example/echo".to_owned(),
+    ] {
+        let answer = batch(
+            addr,
+            json!({"requests": [{"id": "1", "method": "GET", "url": foreign}]}),
+        )
+        .await;
+        let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+        assert_eq!(problem["field"], "url", "{foreign}");
+    }
+    assert_eq!(seen(&log).len(), 1, "no foreign url ran");
+}
+
+#[tokio::test]
+async fn a_batch_that_is_not_json_is_415_and_nothing_runs() {
+    // A cross-site form may post text/plain without a CORS preflight, with
+    // the user's cookies: such a batch must never run.
+    let (addr, log) = serve().await;
+    let body = json!({"requests": [{"id": "1", "method": "POST", "url": "/echo"}]}).to_string();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut headers = vec![("cookie", "session=victim")];
+        headers.extend(content_type.map(|value| ("content-type", value)));
+        let answer =
+            support::send_body(addr, Method::POST, "/$batch", &headers, body.clone()).await;
+        let problem = answer.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(problem["title"], "Unsupported Media Type");
+        assert!(problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/json"));
+    }
+    assert!(seen(&log).is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn a_part_that_never_answers_is_504_within_its_bound_and_its_dependents_424() {
+    let (addr, _) = serve_with(BatchLayer::new().part_timeout(Duration::from_millis(200))).await;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(20),
+        batch(
+            addr,
+            json!({"requests": [
+                {"id": "stuck", "method": "GET", "url": "/never"},
+                {"id": "after", "method": "GET", "url": "/echo", "dependsOn": ["stuck"]},
+                {"id": "free", "method": "GET", "url": "/echo"}
+            ]}),
+        ),
+    )
+    .await
+    .expect("the batch answers although a part never does");
+    let parts = parts(&answer);
+    assert_eq!(parts["stuck"]["status"], 504);
+    assert_eq!(parts["stuck"]["body"]["status"], 504);
+    assert_eq!(parts["stuck"]["body"]["title"], "Gateway Timeout");
+    assert_eq!(parts["after"]["status"], 424);
+    assert_eq!(parts["after"]["body"]["dependency_status"], 504);
+    assert_eq!(parts["free"]["status"], 200);
+}
+
+#[tokio::test]
+async fn a_batch_over_a_service_that_admits_one_request_at_a_time_answers() {
+    // The batch does not hold the readiness its own parts wait for.
+    let requests = json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/echo"},
+        {"id": "2", "method": "GET", "url": "/echo"},
+        {"id": "3", "method": "GET", "url": "/echo", "dependsOn": ["1"]}
+    ]});
+
+    let (router, log) = app();
+    let limited = ServiceBuilder::new()
+        .map_response(|response: Response<_>| response.map(Body::new))
+        .layer(BatchLayer::new())
+        .concurrency_limit(1)
+        .service(router.clone());
+    let addr = support::serve(limited).await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), batch(addr, requests.clone()))
+        .await
+        .expect("answers behind ConcurrencyLimit(1)");
+    assert!(parts(&answer).values().all(|part| part["status"] == 200));
+
+    let buffered = ServiceBuilder::new()
+        .map_response(|response: Response<_>| response.map(Body::new))
+        .layer(BatchLayer::new())
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async { StatusCode::SERVICE_UNAVAILABLE },
+        ))
+        .buffer(1)
+        .concurrency_limit(1)
+        .service(router);
+    let addr = support::serve(buffered).await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), batch(addr, requests))
+        .await
+        .expect("answers behind Buffer(1) and ConcurrencyLimit(1)");
+    assert!(parts(&answer).values().all(|part| part["status"] == 200));
+    assert_eq!(seen(&log).len(), 6);
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_408_within_the_deadline() {
+    let deadline = Duration::from_millis(500);
+    let (addr, log) = serve_with(BatchLayer::new().body_timeout(deadline)).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /$batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // One byte every 100 ms: never a gap long enough for a per-frame
+    // timeout, far too slow for the whole body.
+    let trickle = async {
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"title\":\"Request Timeout\""), "{answer}");
+    assert!(seen(&log).is_empty());
+}
+
+#[tokio::test]
+async fn a_get_with_a_body_is_refused_naming_the_part() {
+    // SPEC: GET and DELETE carry no body.
+    let (addr, log) = serve().await;
+    let answer = batch(
+        addr,
+        json!({"requests": [{"id": "g", "method": "GET", "url": "/echo",
+                             "headers": {"content-type": "application/json"}, "body": {}}]}),
+    )
+    .await;
+    let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (problem["part"].as_str(), problem["field"].as_str()),
+        (Some("g"), Some("body"))
+    );
+    assert!(seen(&log).is_empty());
+}
