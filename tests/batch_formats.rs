@@ -92,7 +92,7 @@ fn app() -> (Router, Log) {
                 (headers, Json(json!({})))
             }),
         )
-        .route("/never", get(|| std::future::pending::<()>()))
+        .route("/never", get(std::future::pending::<()>))
         .route("/conflict", post(|| async { StatusCode::CONFLICT }))
         // The routes of Graph's own example batch.
         .route(

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::batch::{BatchLayer, RequestBody};
 use tower_failed_dependency::problem::ProblemFormat;
 use tower_failed_dependency::{Failure, FailureKind, Problem, StatusPolicy};
 
@@ -423,7 +423,7 @@ fn run_batch(answers: Vec<u16>, body: Value) -> (StatusCode, Value, BTreeSet<usi
     let inner = {
         let ran = Arc::clone(&ran);
         let answers = Arc::new(answers);
-        service_fn(move |request: Request<Full<Bytes>>| {
+        service_fn(move |request: Request<RequestBody<Full<Bytes>>>| {
             let index: usize = request.uri().path()["/parts/".len()..].parse().unwrap();
             ran.lock().unwrap().insert(index);
             let status = StatusCode::from_u16(answers[index]).unwrap();

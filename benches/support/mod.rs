@@ -341,7 +341,11 @@ mod batch {
             baseline: ONE_BY_ONE,
             parts: PATHS.len(),
             run: Box::new(move |verify| {
-                let request = request(Method::POST, "/$batch", Body::from(parts));
+                let mut request = request(Method::POST, "/$batch", Body::from(parts));
+                request.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
                 let response = call(&mut service, request, &mut Context::from_waker(&waker));
                 if verify {
                     assert_eq!(response.status(), StatusCode::OK, "{name}");

@@ -15,13 +15,13 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use tower::{service_fn, Layer, ServiceExt};
-use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::batch::{BatchLayer, RequestBody};
 
 fuzz_target!(|data: &[u8]| {
     let ran = Arc::new(AtomicUsize::new(0));
     let inner = {
         let ran = Arc::clone(&ran);
-        service_fn(move |_: Request<Full<Bytes>>| {
+        service_fn(move |_: Request<RequestBody<Full<Bytes>>>| {
             ran.fetch_add(1, Ordering::Relaxed);
             async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}")))) }
         })
