@@ -7,6 +7,7 @@ use http::header::{CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::encoding::{header_value, request_body};
@@ -100,9 +101,13 @@ pub(crate) struct Rules {
     pub(crate) root: Root,
 }
 
+/// The batch, each part kept as its raw text: a part is read on its own, so
+/// that nesting and type errors name it, and each has the whole of
+/// serde_json's recursion limit.
 #[derive(Deserialize)]
-struct Wire {
-    requests: Vec<Members>,
+struct Wire<'a> {
+    #[serde(borrow)]
+    requests: Vec<&'a RawValue>,
 }
 
 /// A part's members in the order written, duplicates kept, so that a
@@ -150,7 +155,7 @@ pub(crate) struct Part {
 
 /// Reads and validates a batch body.
 pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
-    let wire: Wire = serde_json::from_slice(body).map_err(|error| {
+    let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
         Invalid::batch(format!(
             "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
             describe(&error),
@@ -169,8 +174,15 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
         )));
     }
     let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
-    for members in &wire.requests {
-        let part = read_part(members, &parts, rules)?;
+    for raw in wire.requests {
+        let members: Members = serde_json::from_str(raw.get()).map_err(|error| {
+            Invalid::batch(format!(
+                "Request {} is not a valid request object: {}.",
+                parts.len() + 1,
+                describe(&error)
+            ))
+        })?;
+        let part = read_part(&members, &parts, rules)?;
         parts.push(part);
     }
     Ok(parts)
@@ -690,6 +702,31 @@ mod tests {
         assert!(!invalid.to_string().contains(&long));
     }
 
+    /// A body nested `levels` deep: `levels` arrays around a number.
+    fn nested_body(levels: usize) -> String {
+        format!(
+            r#"{{"requests": [{{"id": "ok", "method": "GET", "url": "/a"}}, {{"id": "deep", "method": "POST", "url": "/a", "headers": {{"content-type": "application/json"}}, "body": {}1{}}}]}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    }
+
+    #[test]
+    fn a_part_body_nests_up_to_126_levels_and_deeper_is_refused_naming_the_part() {
+        // serde_json allows 128 levels; the part object is one, its
+        // headers or body another, so a body may nest 126 more.
+        let parts = plan(nested_body(126).as_bytes(), &limits()).unwrap();
+        assert_eq!(parts[1].body.len(), 126 * 2 + 1);
+        let invalid = plan(nested_body(127).as_bytes(), &limits()).unwrap_err();
+        assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            invalid
+                .to_string()
+                .starts_with("Request 2 is not a valid request object: recursion limit exceeded"),
+            "{invalid}"
+        );
+    }
+
     #[test]
     fn malformed_json_and_limits() {
         let invalid = plan(b"{\"requests\": [", &limits()).unwrap_err();
@@ -699,6 +736,18 @@ mod tests {
         );
         let deep = "[".repeat(10_000);
         assert!(plan(deep.as_bytes(), &limits()).is_err());
+        let deep_part = format!(
+            r#"{{"requests": [{}1{}]}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let invalid = plan(deep_part.as_bytes(), &limits()).unwrap_err();
+        assert!(
+            invalid
+                .to_string()
+                .contains("Request 1 is not a valid request object"),
+            "{invalid}"
+        );
         assert!(refused(json!({"requests": []}))
             .to_string()
             .contains("no requests"));
