@@ -1,54 +1,83 @@
 //! A JSON batch endpoint with `dependsOn`: [`BatchLayer`].
 //!
 //! `POST /$batch` (the path is configurable) with
-//! `{"requests": [{"id", "method", "url", "headers"?, "body"?, "dependsOn"?}]}`
-//! runs each part as a real `http::Request` through the inner service (an
-//! axum `Router`, typically), so every route, layer and extractor applies as
-//! if it came alone. The answer is
-//! `{"responses": [{"id", "status", "headers", "body"}]}`, in request order,
-//! with 200 when the batch was well-formed even if parts failed (or 207 with
-//! [`multi_status`](BatchLayer::multi_status)). Every other request goes to
-//! the inner service untouched.
+//! `{"requests": [{"id", "method", "url", "headers"?, "body"?, "dependsOn"?}]}`,
+//! in the shape Microsoft Graph and OData JSON 4.01 §19 share, runs each part
+//! as a real `http::Request` through the inner service (an axum `Router`,
+//! typically), so every route, layer and extractor applies as if it came
+//! alone. The answer is `{"responses": [{"id", "status", "headers", "body"}]}`,
+//! in request order, with 200 when the batch was well-formed even if parts
+//! failed. Every other request goes to the inner service untouched, its body
+//! wrapped in [`RequestBody`].
 //!
-//! # Validation
+//! # Reading a batch
+//!
+//! The batch must be sent as `application/json`; anything else answers 415
+//! and nothing runs (a cross-site form may send `text/plain` with the user's
+//! cookies, which are copied onto the parts). Its body is read within
+//! [`body_timeout`](BatchLayer::body_timeout) (30 s, then 408) and up to
+//! [`max_body`](BatchLayer::max_body) (1 MiB, then 413).
+//!
+//! Each part is read as Graph and OData write it:
+//! - `url`: a path; a path relative to the batch's own URL (`users?$select=id`
+//!   is `/users?...` for a batch at `/$batch`, `/v1.0/users?...` for one at
+//!   `/v1.0/$batch`); an absolute URL whose origin is the batch request's own
+//!   (its path is taken); `$<id>/rest` for below the `Location` part `<id>`
+//!   answered. Characters a URI cannot hold (Graph's own examples have
+//!   spaces) are percent-encoded. Nothing ever leaves the service.
+//! - `If-Match` / `If-None-Match: $<id>`: part `<id>`'s `ETag`. A `$<id>`
+//!   must name a part in `dependsOn`; a part whose reference cannot be
+//!   resolved answers 400 naming it, without running.
+//! - `method` in any case; `dependsOn` also spelled `depends_on` (the Graph
+//!   Python SDK's spelling): a dependency is never ignored.
+//! - `body`: JSON for a JSON media type (`application/json`, `*+json`), a
+//!   string for `text/*`, base64 (standard or base64url, padded or not) for
+//!   anything else.
+//! - `if`: not evaluated; the part answers 424 without running, as OData
+//!   asks of a service that does not evaluate it.
 //!
 //! Nothing runs unless the whole batch is valid. Each refusal is a 400
-//! problem naming the part (`part`) and the field (`field`): a missing or
-//! duplicate id (compared without case), `dependsOn` naming an unknown or a
-//! later id, a method that is not a token, a `url` that is not a path on
-//! this service (absolute URLs, `//host` and `.`/`..` segments are refused,
-//! so no request leaves the service), a body without a `Content-Type`, a
-//! nested batch, more parts than [`max_parts`](BatchLayer::max_parts)
-//! (20), and OData's `atomicityGroup` and `$<id>` references, which are not
-//! supported. Malformed JSON answers 400 with the parse position; a body
-//! over [`max_body`](BatchLayer::max_body) (1 MiB) answers 413.
+//! problem naming the part (`part`) and the member (`field`): a missing,
+//! duplicate (compared without case) or too long id
+//! ([`max_id_len`](BatchLayer::max_id_len), 128 bytes), `dependsOn` naming an
+//! unknown or a later id, a member the formats do not define or one given
+//! twice (instance annotations, names with `@`, are allowed), a method that
+//! is not a token, a `GET`, `DELETE` or `HEAD` with a body, a body without a
+//! `Content-Type` or not in its encoding, a url on another origin or with
+//! `.`/`..` segments, a nested batch, OData's `atomicityGroup` (not
+//! supported), more parts than [`max_parts`](BatchLayer::max_parts) (20).
+//! Malformed JSON answers 400 with the parse position; a part that is not an
+//! object or nests too deep, with its position.
 //!
 //! # Execution
 //!
 //! A part runs only when every part it depends on answered 2xx; independent
 //! parts run concurrently, at most [`concurrency`](BatchLayer::concurrency)
-//! (4) at a time. A part whose dependency did not answer 2xx is not run: it
-//! answers 424 with a problem naming that `dependency`, its
+//! (4) at a time, each within [`part_timeout`](BatchLayer::part_timeout)
+//! (30 s, then 504). A part whose dependency did not answer 2xx is not run:
+//! it answers 424 with a problem naming that `dependency`, its
 //! `dependency_status` and the `root_cause` (the first failed part of its
-//! chain). These problems, like the 500 of a part that panicked and the 400
-//! of a refused batch, are written by the layer's
+//! chain). These problems, like the 500 of a part that panicked or failed
+//! and the 400 of a refused batch, are written by the layer's
 //! [`StatusPolicy`](crate::StatusPolicy): its type base, its rule for server
 //! details, its hook and the request id apply, though a part that was not
 //! run stays a 424 whatever the policy maps refusals to, as the batch
-//! formats require. Each part's request carries the outer request's extensions, the
-//! [`copy_headers`](BatchLayer::copy_headers) of the outer request it does
-//! not set itself (`authorization`, `cookie`, `x-request-id`), and a
-//! [`Dependencies`](crate::Dependencies) record of the parts it depends on
-//! (all succeeded), so a [`DependencyLayer`](crate::DependencyLayer) inside
-//! sees them. A part that panics or fails answers 500, nothing of why
-//! rendered (it is logged); the others are unaffected. The batch response's extensions hold
-//! a record of every part's outcome (skipped parts as
+//! formats require. Each part's request carries the outer request's
+//! extensions, the [`copy_headers`](BatchLayer::copy_headers) of the outer
+//! request it does not set itself (`authorization`, `cookie`,
+//! `x-request-id`), and a [`Dependencies`](crate::Dependencies) record of the
+//! parts it depends on (all succeeded), so a
+//! [`DependencyLayer`](crate::DependencyLayer) inside sees them. A part that
+//! panics or fails answers 500, nothing of why rendered (it is logged); the
+//! others are unaffected. The batch response's extensions hold a record of
+//! every part's outcome (skipped parts as
 //! [`Skipped`](crate::Outcome::Skipped)).
 //!
-//! Bodies: a part's request `body` is sent as JSON when its `Content-Type`
-//! is JSON (`application/json`, `*+json`), and must be a string (sent as
-//! its UTF-8 text) otherwise. In the answers, a JSON body is embedded as
-//! JSON, UTF-8 text as a string, and anything else as a base64 string.
+//! In the answers, a JSON body is embedded as JSON, a `text/*` body that is
+//! UTF-8 as a string, and anything else as base64; header bytes 0x80-0xFF
+//! are the characters of the same value. How header names are spelled and
+//! which base64 alphabet is used depends on the [`Dialect`] (Graph's by
+//! default).
 //!
 //! Atomicity is not promised: each part does what the inner service does
 //! with it, and a failed part does not undo the parts before it.
@@ -59,10 +88,13 @@
 //!
 //! # Readiness
 //!
-//! The service is ready when the inner service is. A batch is answered in a
-//! boxed future of its own (its parts' futures are the inner service's and
-//! are stored side by side); each part drives its own clone of the inner
-//! service to readiness before calling it.
+//! The service is ready when the inner service is. For a batch, the
+//! readiness it was given is released at once (a `ConcurrencyLimit`'s permit,
+//! a `Buffer`'s slot), and each part drives its own clone of the inner
+//! service to readiness before calling it, so a batch never waits for
+//! itself. A batch is answered in a boxed future of its own (its parts'
+//! futures are the inner service's and are stored side by side). The timers
+//! are tokio's: the layer runs within a tokio runtime.
 //!
 //! ```
 //! use axum::{body::Body, routing::{get, post}, Router, ServiceExt};
