@@ -481,6 +481,24 @@ async fn depends_on_is_a_dependency_whatever_its_spelling_and_unknown_members_ar
         .as_str()
         .unwrap()
         .contains("'dependencies'"));
+
+    // A member given twice is refused, not silently taken.
+    let twice =
+        r#"{"requests": [{"id": "1", "method": "GET", "url": "/echo", "url": "/orders/1"}]}"#;
+    let answer = support::send_body(
+        addr,
+        Method::POST,
+        "/$batch",
+        &[("content-type", "application/json")],
+        twice,
+    )
+    .await;
+    let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(problem["field"], "member");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("'url' is given twice"));
     assert!(seen(&log).is_empty(), "nothing ran");
 }
 

@@ -198,6 +198,8 @@ async fn a_10_mb_batch_is_refused_413_after_reading_at_most_its_limit() {
     let started = Instant::now();
     let answer = raw(addr, batch_request(&body)).await;
     assert_eq!(answer.status, 413);
+    // RFC 9110 §15.5.14's phrase, not the `http` crate's older one.
+    assert_eq!(answer.problem()["title"], "Content Too Large");
     assert!(answer.problem()["detail"]
         .as_str()
         .unwrap()

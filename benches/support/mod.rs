@@ -244,11 +244,89 @@ pub fn variants() -> Vec<Variant> {
             StatusCode::FAILED_DEPENDENCY,
         ),
     ];
+    #[cfg(feature = "xml")]
+    variants.extend(accept());
     #[cfg(feature = "checks")]
     variants.extend(checks());
     #[cfg(feature = "batch")]
     variants.extend(batch::variants());
     variants
+}
+
+/// A passing request whose `Accept` is 392 KiB of ranges that each name the
+/// XML form (so none is skipped unread), in 98 fields of 4 KiB (about what
+/// hyper lets through) and in one field, each against the same request
+/// answered bare. The layer must not read `Accept` unless it renders a
+/// problem: both passes should add what a pass with a short `Accept` adds.
+#[cfg(feature = "xml")]
+fn accept() -> [Variant; 4] {
+    const FIELD: usize = 4 * 1024;
+    const FIELDS: usize = 98;
+    let range = "application/problem+xml;q=0.1, ";
+    let field = range.repeat(FIELD / range.len());
+    let many: Vec<HeaderValue> = (0..FIELDS)
+        .map(|_| HeaderValue::from_str(&field).expect("a valid field"))
+        .collect();
+    let one = vec![
+        HeaderValue::from_str(&vec![field.as_str(); FIELDS].join(", ")).expect("a valid field"),
+    ];
+    let pass = || {
+        ServiceBuilder::new()
+            .map_request(succeeded(&NAMES[..1]))
+            .layer(DependencyLayer::new().require("auth"))
+            .service(bare())
+    };
+    let bare = || ServiceBuilder::new().map_request(marked).service(bare());
+    [
+        accepting("bare, 98 Accept fields", None, many.clone(), bare()),
+        accepting(
+            "crate pass, 98 Accept fields",
+            Some("bare, 98 Accept fields"),
+            many,
+            pass(),
+        ),
+        accepting("bare, 1 long Accept field", None, one.clone(), bare()),
+        accepting(
+            "crate pass, 1 long Accept field",
+            Some("bare, 1 long Accept field"),
+            one,
+            pass(),
+        ),
+    ]
+}
+
+/// A variant answering [`get_item`] with `fields` as its `Accept`, compared
+/// with `baseline` (or its own baseline when `None`).
+#[cfg(feature = "xml")]
+fn accepting<S, B>(
+    name: &'static str,
+    baseline: Option<&'static str>,
+    fields: Vec<HeaderValue>,
+    mut service: S,
+) -> Variant
+where
+    S: Service<Request<Body>, Response = Response<B>> + 'static,
+    S::Error: std::fmt::Debug,
+    B: 'static,
+{
+    let waker = noop_waker();
+    Variant {
+        name,
+        baseline: baseline.unwrap_or(name),
+        parts: 1,
+        run: Box::new(move |verify| {
+            let mut request = get_item();
+            request.headers_mut().remove(header::ACCEPT);
+            for field in &fields {
+                request.headers_mut().append(header::ACCEPT, field.clone());
+            }
+            let response = call(&mut service, request, &mut Context::from_waker(&waker));
+            if verify {
+                assert_eq!(response.status(), StatusCode::OK, "{name}");
+            }
+            black_box(response);
+        }),
+    }
 }
 
 #[cfg(feature = "checks")]

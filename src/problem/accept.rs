@@ -4,9 +4,13 @@
 use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue};
 
-/// The request's `Accept`, as far as the form of a problem goes: a cheap
-/// clone of the field when there is one, the decision itself when there are
-/// several. Without the `xml` feature there is one form and nothing is kept.
+use super::media::MAX_ACCEPT_FIELDS;
+
+/// The request's `Accept`, as far as the form of a problem goes: cheap
+/// clones of its fields (their bytes are shared, not copied), read only
+/// when a problem is rendered, so that what `Accept` holds costs a passing
+/// request the same whatever it is. At most [`MAX_ACCEPT_FIELDS`] fields are
+/// kept. Without the `xml` feature there is one form and nothing is kept.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Accept {
     kept: Kept,
@@ -17,9 +21,9 @@ enum Kept {
     #[default]
     Absent,
     One(HeaderValue),
-    Decided {
-        xml: bool,
-    },
+    /// The first two fields: [`MAX_ACCEPT_FIELDS`] is 2, so that keeping
+    /// them never allocates.
+    Two([HeaderValue; MAX_ACCEPT_FIELDS]),
 }
 
 impl Accept {
@@ -36,9 +40,7 @@ impl Accept {
         let kept = match (values.next(), values.next()) {
             (None, _) => Kept::Absent,
             (Some(value), None) => Kept::One(value.clone()),
-            (Some(_), Some(_)) => Kept::Decided {
-                xml: prefers_xml(&headers.get_all(ACCEPT)),
-            },
+            (Some(first), Some(second)) => Kept::Two([first.clone(), second.clone()]),
         };
         Self { kept }
     }
@@ -48,7 +50,7 @@ impl Accept {
         match &self.kept {
             Kept::Absent => false,
             Kept::One(value) => prefers_xml(std::slice::from_ref(value)),
-            Kept::Decided { xml } => *xml,
+            Kept::Two(values) => prefers_xml(values),
         }
     }
 }

@@ -15,6 +15,14 @@ pub(crate) fn media_type(content_type: &HeaderValue) -> Option<&str> {
     text.split(';').next().map(str::trim)
 }
 
+/// The most `Accept` fields read to choose a problem's form; later ones are
+/// not. Clients send one; a proxy may add another.
+pub(crate) const MAX_ACCEPT_FIELDS: usize = 2;
+
+/// The most media ranges of those fields read; later ones are not.
+#[cfg_attr(not(feature = "xml"), allow(dead_code))]
+pub(crate) const MAX_ACCEPT_RANGES: usize = 64;
+
 /// Whether a `Content-Type` is `application/problem+json`.
 pub(crate) fn is_problem_json(content_type: &HeaderValue) -> bool {
     media_type(content_type).is_some_and(|media| media.eq_ignore_ascii_case(PROBLEM_JSON))

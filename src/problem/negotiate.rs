@@ -5,7 +5,7 @@ use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue};
 use mediatype::{names, MediaType, MediaTypeList, ReadParams};
 
-use super::media::{PROBLEM_JSON, PROBLEM_XML};
+use super::media::{MAX_ACCEPT_FIELDS, MAX_ACCEPT_RANGES, PROBLEM_JSON, PROBLEM_XML};
 
 /// The form a problem is sent in: `application/problem+json` or RFC 9457's
 /// Appendix B `application/problem+xml`.
@@ -38,7 +38,9 @@ impl ProblemFormat {
     /// range that matches it (`*/*`, `application/*`, then the type itself).
     /// Parameters other than `q` are not compared; a range that does not
     /// parse, or whose `q` is not a valid qvalue, is skipped. No `Accept`, a
-    /// tie, or neither form acceptable: JSON.
+    /// tie, or neither form acceptable: JSON. The work is bounded whatever
+    /// the request sent: the first 2 fields are read (clients send one; a
+    /// proxy may add another), and the first 64 ranges of those.
     pub fn preferred(headers: &HeaderMap) -> Self {
         Self::from_values(&headers.get_all(ACCEPT))
     }
@@ -50,14 +52,15 @@ impl ProblemFormat {
         // Only a range naming the XML form, or naming the JSON form to rank
         // it below a wildcard, can make XML win; without one both tie, and
         // the fields need not be parsed.
-        if !values.into_iter().any(names_a_problem_form) {
+        let fields = || values.into_iter().take(MAX_ACCEPT_FIELDS);
+        if !fields().any(names_a_problem_form) {
             return Self::Json;
         }
         let (mut json, mut xml) = (Weight::NONE, Weight::NONE);
-        let ranges = values
-            .into_iter()
+        let ranges = fields()
             .filter_map(|value| value.to_str().ok())
             .flat_map(MediaTypeList::new)
+            .take(MAX_ACCEPT_RANGES)
             .filter_map(Result::ok);
         for range in ranges {
             let Some(quality) = quality(&range) else {
@@ -184,6 +187,29 @@ mod tests {
             "{accept:?}"
         );
         format
+    }
+
+    #[test]
+    fn only_the_first_2_fields_and_64_ranges_are_read() {
+        let mut fields = vec!["text/html"; 2];
+        fields.push("application/problem+xml");
+        assert_eq!(preferred(&fields), ProblemFormat::Json, "the 3rd field");
+        fields.swap(1, 2);
+        assert_eq!(preferred(&fields), ProblemFormat::Xml, "the 2nd field");
+
+        let late = format!("{}application/problem+xml", "text/html, ".repeat(64));
+        let early = format!("{}application/problem+xml", "text/html, ".repeat(63));
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        assert_eq!(
+            preferred(&[leak(late)]),
+            ProblemFormat::Json,
+            "the 65th range"
+        );
+        assert_eq!(
+            preferred(&[leak(early)]),
+            ProblemFormat::Xml,
+            "the 64th range"
+        );
     }
 
     #[test]
