@@ -678,3 +678,41 @@ async fn a_get_with_a_body_is_refused_naming_the_part() {
     );
     assert!(seen(&log).is_empty());
 }
+
+#[tokio::test]
+async fn tower_https_body_timeout_in_front_is_a_408_too() {
+    // tower-http's RequestBodyTimeoutLayer bounds the gap between frames; it
+    // sits in front of the layer with no conversion, and its timeout is the
+    // client's slowness (408), not a bad batch (400).
+    let (router, log) = app();
+    let service = ServiceBuilder::new()
+        .map_response(|response: Response<_>| response.map(Body::new))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_millis(200),
+        ))
+        .layer(BatchLayer::new())
+        .service(router);
+    let addr = support::serve(service).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /$batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(seen(&log).is_empty());
+}

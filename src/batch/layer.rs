@@ -71,8 +71,8 @@ impl BatchLayer {
 
     /// How long the whole batch body may take to arrive (default 30 s); a
     /// body still arriving then is answered 408, and nothing runs. A body
-    /// whose reading fails with a timeout (an `io::Error` of kind
-    /// `TimedOut`, as a body wrapper in front reports it) is a 408 too;
+    /// whose reading fails with a timeout (tower-http's `TimeoutBody` in
+    /// front of the layer, an `io::Error` of kind `TimedOut`) is a 408 too;
     /// any other read error is a 400.
     pub fn body_timeout(self, timeout: Duration) -> Self {
         self.with(|config| config.body_timeout = timeout)

@@ -115,15 +115,16 @@ where
     }
 }
 
-/// Whether a body error is, or was caused by, an I/O timeout (the client
-/// did nothing wrong but send slowly: a 408, not a 400).
+/// Whether a body error is, or was caused by, a timeout: tower-http's
+/// `TimeoutBody` in front of the layer, or an I/O timeout. The client did
+/// nothing wrong but send slowly: a 408, not a 400.
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(error) = next {
-        if error
+        let io_timeout = error
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if io_timeout || error.is::<tower_http::timeout::TimeoutError>() {
             return true;
         }
         next = error.source();
