@@ -299,39 +299,46 @@ struct Generic<'a> {
 }
 
 impl fmt::Display for Generic<'_> {
+    // Written piece by piece, without `write!`: this text is serialized on
+    // every problem that has no detail of its own.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = Name(self.dependency);
-        match self.kind {
-            FailureKind::Rejected(status) => write!(
-                f,
-                "The prerequisite {name} was refused ({status}), so this request was not performed."
-            ),
-            FailureKind::InvalidInput => write!(f, "The request's input for {name} is malformed."),
-            FailureKind::Unprocessable => {
-                write!(f, "The request's input for {name} cannot be processed.")
+        let (before, after) = match self.kind {
+            FailureKind::Rejected(status) => {
+                f.write_str("The prerequisite ")?;
+                self.name(f)?;
+                f.write_str(" was refused (")?;
+                f.write_str(status.as_str())?;
+                if let Some(reason) = reason_phrase(status) {
+                    f.write_str(" ")?;
+                    f.write_str(reason)?;
+                }
+                return f.write_str("), so this request was not performed.");
             }
+            FailureKind::InvalidInput => ("The request's input for ", " is malformed."),
+            FailureKind::Unprocessable => ("The request's input for ", " cannot be processed."),
             FailureKind::PreconditionRequired => {
-                write!(f, "The request lacks a precondition that {name} requires.")
+                ("The request lacks a precondition that ", " requires.")
             }
-            FailureKind::Unavailable => {
-                write!(f, "The dependency {name} is temporarily unavailable.")
-            }
-            FailureKind::Timeout => write!(f, "The dependency {name} did not answer in time."),
-            FailureKind::BadGateway => {
-                write!(f, "The dependency {name} answered with something invalid.")
-            }
-            FailureKind::Internal => f.write_str(SERVER_FAULT),
-        }
+            FailureKind::Unavailable => ("The dependency ", " is temporarily unavailable."),
+            FailureKind::Timeout => ("The dependency ", " did not answer in time."),
+            FailureKind::BadGateway => ("The dependency ", " answered with something invalid."),
+            FailureKind::Internal => return f.write_str(SERVER_FAULT),
+        };
+        f.write_str(before)?;
+        self.name(f)?;
+        f.write_str(after)
     }
 }
 
-/// A prerequisite's name in quotes, or a stand-in when there is none.
-struct Name<'a>(Option<&'a str>);
-
-impl fmt::Display for Name<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(name) => write!(f, "'{name}'"),
+impl Generic<'_> {
+    /// The prerequisite's name in quotes, or a stand-in when there is none.
+    fn name(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.dependency {
+            Some(name) => {
+                f.write_str("'")?;
+                f.write_str(name)?;
+                f.write_str("'")
+            }
             None => f.write_str("of this request"),
         }
     }
