@@ -25,7 +25,7 @@ use http::{HeaderValue, Response, StatusCode};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::Writer;
 
-use crate::problem::xml::names::{is_name, text as xml_text};
+use crate::problem::xml::names::{is_attribute_text, is_char, is_name, text as xml_text};
 
 const DAV: &str = "DAV:";
 
@@ -43,7 +43,9 @@ impl Property {
     ///
     /// The name is not an XML name without a colon (letters, digits, `-`,
     /// `_` and `.`, not starting with a digit, `-` or `.`), or the namespace
-    /// is empty.
+    /// is empty or holds a character an XML attribute cannot carry as it is
+    /// (a control character, U+FFFE, U+FFFF, or a tab, line feed or carriage
+    /// return, which a parser would read back as a space).
     pub fn new(
         namespace: impl Into<String>,
         name: impl Into<String>,
@@ -51,6 +53,9 @@ impl Property {
         let (namespace, name) = (namespace.into(), name.into());
         if namespace.is_empty() {
             return Err(MultiStatusError::EmptyNamespace(name));
+        }
+        if !is_attribute_text(&namespace) {
+            return Err(MultiStatusError::BadNamespace(namespace));
         }
         if !is_name(&name) {
             return Err(MultiStatusError::BadName(name));
@@ -82,6 +87,13 @@ pub enum MultiStatusError {
     /// A property has an empty namespace.
     #[error("the property '{0}' has no namespace")]
     EmptyNamespace(String),
+    /// A namespace holds a character an XML attribute cannot carry as it is.
+    #[error("the namespace {0:?} holds a character XML cannot carry")]
+    BadNamespace(String),
+    /// An href holds a character XML 1.0 cannot hold (a control character,
+    /// U+FFFE, U+FFFF); written as U+FFFD, two hrefs could become one.
+    #[error("the href {0:?} holds a character XML cannot hold")]
+    BadHref(String),
     /// A response with no properties in a propstat.
     #[error("a propstat of '{0}' names no property")]
     EmptyPropstat(String),
@@ -175,9 +187,13 @@ impl MultiStatus {
     ///
     /// # Errors
     ///
-    /// An href in more than one response, or a propstat with no property.
+    /// An href in more than one response, an href with a character XML
+    /// cannot hold, or a propstat with no property.
     pub fn to_xml(&self) -> Result<String, MultiStatusError> {
         for (i, entry) in self.entries.iter().enumerate() {
+            if !entry.href.chars().all(is_char) {
+                return Err(MultiStatusError::BadHref(entry.href.clone()));
+            }
             if self.entries[..i]
                 .iter()
                 .any(|other| other.href == entry.href)
@@ -382,6 +398,36 @@ mod tests {
         assert!(Property::new("urn:x", "<x>").is_err());
         assert!(Property::new("urn:x", "1st").is_err());
         assert!(Property::new("", "x").is_err());
+    }
+
+    #[test]
+    fn namespaces_and_hrefs_xml_cannot_carry_are_refused() {
+        for namespace in [
+            "urn:\u{0}",
+            "urn:a\nb",
+            "urn:a\tb",
+            "urn:a\rb",
+            "urn:\u{fffe}",
+        ] {
+            assert_eq!(
+                Property::new(namespace, "a"),
+                Err(MultiStatusError::BadNamespace(namespace.to_owned())),
+                "{namespace:?}"
+            );
+        }
+        assert!(Property::new("urn:caf\u{e9} x", "a").is_ok());
+        let body = MultiStatus::new()
+            .status("/a\u{1}", StatusCode::OK)
+            .status("/a\u{2}", StatusCode::NOT_FOUND);
+        assert_eq!(
+            body.to_xml(),
+            Err(MultiStatusError::BadHref("/a\u{1}".to_owned()))
+        );
+        let fine = MultiStatus::new()
+            .status("/a\tb\r", StatusCode::OK)
+            .to_xml()
+            .unwrap();
+        assert!(fine.contains("<D:href>/a\tb&#13;</D:href>"), "{fine}");
     }
 
     #[test]

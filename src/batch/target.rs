@@ -57,7 +57,7 @@ impl Root {
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
         }
-        let url = &*percent_encoded(url);
+        // A reference names a part by its id as written, before encoding.
         let unrooted = url
             .strip_prefix('/')
             .filter(|rest| !rest.starts_with('/'))
@@ -65,14 +65,15 @@ impl Root {
         if let Some(after) = unrooted.strip_prefix('$') {
             let end = after.find(['/', '?']).unwrap_or(after.len());
             if let Some(part) = reference(&after[..end])? {
-                let rest = &after[end..];
-                check_segments(rest)?;
+                let rest = percent_encoded(&after[end..]);
+                check_segments(&rest)?;
                 return Ok(Target::Created {
                     part,
-                    rest: rest.to_owned(),
+                    rest: rest.into_owned(),
                 });
             }
         }
+        let url = &*percent_encoded(url);
         if url.starts_with("//") {
             return Err("The url must be on this service: '//' names another host.".to_owned());
         }
@@ -318,6 +319,11 @@ mod tests {
             }
         }
         assert!(root.read("$2/orders", earlier).is_err());
+        let accented = |name: &str| Ok((name == "caf\u{e9}").then_some(3));
+        match root.read("$caf\u{e9}/a b", accented).unwrap() {
+            Target::Created { part, rest } => assert_eq!((part, rest.as_str()), (3, "/a%20b")),
+            Target::Path(uri) => panic!("read as {uri}"),
+        }
         assert!(root.read("$1/../admin", earlier).is_err());
 
         let created = |location: &'static str, rest: &str| {

@@ -44,8 +44,16 @@ pub(crate) fn text(text: &str) -> BytesText<'_> {
     BytesText::from_escaped(escape(kept).replace('\r', "&#13;"))
 }
 
+/// Whether `text` can be an attribute value that an XML parser reads back
+/// as written: XML characters only, and no tab, line feed or carriage
+/// return (attribute-value normalisation reads each as a space).
+pub(crate) fn is_attribute_text(text: &str) -> bool {
+    text.chars()
+        .all(|c| is_char(c) && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 /// XML 1.0's `Char` (surrogates cannot occur in a `char`).
-fn is_char(c: char) -> bool {
+pub(crate) fn is_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
