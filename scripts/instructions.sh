@@ -56,7 +56,7 @@ declare -A ins allocs
 
 echo "per request (callgrind, N=$N, features $FEATURES): request built, earlier layer and answer all counted"
 echo
-printf '%-24s %12s %10s %12s %10s\n' variant instructions "over bare" allocations "over bare"
+printf '%-32s %12s %10s %12s %10s\n' variant instructions "over bare" allocations "over bare"
 for line in "${variants[@]}"; do
     IFS=$'\t' read -r name baseline parts <<<"$line"
     ins[$name]=$(instructions "$name")
@@ -67,8 +67,8 @@ for line in "${variants[@]}"; do
     awk -v name="$name" -v i="${ins[$name]}" -v bi="${ins[$baseline]}" \
         -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" -v base="$([[ $name == "$baseline" ]] && echo 1)" \
         'BEGIN {
-            if (base) printf "%-24s %12d %10s %12g %10s\n", name, i, "-", a, "-"
-            else printf "%-24s %12d %+10d %12g %+10g\n", name, i, i - bi, a, a - ba
+            if (base) printf "%-32s %12d %10s %12g %10s\n", name, i, "-", a, "-"
+            else printf "%-32s %12d %+10d %12g %+10g\n", name, i, i - bi, a, a - ba
         }'
 done
 # A batch's cost per part, over sending the part alone.
@@ -77,5 +77,5 @@ for line in "${variants[@]}"; do
     [[ $name != "$baseline" && $parts != 1 ]] || continue
     awk -v name="$name, per part" -v d="$(( ${ins[$name]} - ${ins[$baseline]} ))" -v parts="$parts" \
         -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" \
-        'BEGIN { printf "%-24s %12s %+10d %12s %+10g\n", name, "", d / parts, "", (a - ba) / parts }'
+        'BEGIN { printf "%-32s %12s %+10d %12s %+10g\n", name, "", d / parts, "", (a - ba) / parts }'
 done
