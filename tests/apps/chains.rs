@@ -115,3 +115,25 @@ async fn report(State(users): State<Arc<Users>>, Query(size): Query<Size>) -> Re
 async fn stats(State(users): State<Arc<Users>>) -> Response {
     Json(json!({"runs": users.runs()})).into_response()
 }
+
+/// Serves the API behind `layer` on `listener` until the process ends.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    layer: IdempotencyLayer,
+) -> (std::io::Result<()>, Arc<Users>) {
+    let (service, users) = app(layer);
+    let app = tower::ServiceBuilder::new()
+        .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
+        .service(service);
+    let make = axum::ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service(app);
+    (axum::serve(listener, make).await, users)
+}
+
+/// Serves the API behind `layer` on 127.0.0.1 (a free port) in a task;
+/// returns its address.
+pub async fn serve(layer: IdempotencyLayer) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve_on(listener, layer));
+    Ok(addr)
+}
