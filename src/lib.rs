@@ -187,7 +187,8 @@ pub use crate::problem::{MemberNameError, Problem, ProblemBody};
     feature = "batch",
     feature = "catch-panic",
     feature = "checks",
-    feature = "gateway"
+    feature = "gateway",
+    feature = "idempotency"
 ))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -136,9 +136,11 @@ proptest! {
             let kept: Vec<_> = answers
                 .iter()
                 .filter(|(status, body)| {
-                    !(*status == StatusCode::CONFLICT && layer_problem(body, "IDEMPOTENCY_KEY_IN_USE"))
-                        && !(*status == StatusCode::UNPROCESSABLE_ENTITY
-                            && layer_problem(body, "IDEMPOTENCY_KEY_REUSED"))
+                    let in_use = *status == StatusCode::CONFLICT
+                        && layer_problem(body, "IDEMPOTENCY_KEY_IN_USE");
+                    let reused = *status == StatusCode::UNPROCESSABLE_ENTITY
+                        && layer_problem(body, "IDEMPOTENCY_KEY_REUSED");
+                    !(in_use || reused)
                 })
                 .collect();
             if let Some(first) = kept.first() {

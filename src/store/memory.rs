@@ -13,7 +13,7 @@ use super::{Claim, Fingerprint, Slot, Store, StoreFuture, StoredAnswer, Token};
 
 /// A store in this process's memory, the layer's default: for a service that
 /// runs as one process. Several processes need a shared store
-/// ([`RedisStore`](crate::store::RedisStore), feature `redis`).
+/// (`RedisStore`, feature `redis`).
 ///
 /// Bounded twice: the bytes it holds (keys, bodies, headers, and
 /// [`ENTRY_OVERHEAD`](Self::ENTRY_OVERHEAD) per entry for the cache's own

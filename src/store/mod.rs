@@ -1,6 +1,6 @@
 //! Where the answers of keyed requests are kept: the [`Store`] trait, and
 //! its two implementations, [`MemoryStore`] (one process, the default) and,
-//! with the `redis` feature, [`RedisStore`](crate::store::RedisStore)
+//! with the `redis` feature, `RedisStore`
 //! (several processes or machines sharing one Redis).
 //!
 //! The [`IdempotencyLayer`](crate::idempotency::IdempotencyLayer) asks a
