@@ -521,3 +521,54 @@ mod redis_down {
         assert_eq!(replay.headers["idempotent-replayed"], "true");
     }
 }
+
+/// Readiness is the inner service's; the ready service goes with the keyed
+/// request, and a replay never reaches the inner service.
+#[tokio::test]
+async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use std::task::Poll;
+    use tower_failed_dependency::idempotency::RequestBody;
+    use tower_test::mock;
+
+    let keyed = || {
+        Request::post("/users")
+            .header("idempotency-key", "k1")
+            .body(Full::from("{\"email\":\"ada@example.com\"}"))
+            .unwrap()
+    };
+    let (mut service, mut handle) =
+        mock::spawn_layer::<Request<RequestBody<Full<Bytes>>>, Response<Full<Bytes>>, _>(
+            IdempotencyLayer::new(),
+        );
+
+    handle.allow(0);
+    assert!(service.poll_ready().is_pending());
+    handle.allow(1);
+    assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
+    let (first, ()) = tokio::join!(service.call(keyed()), async {
+        let (request, send) = handle.next_request().await.expect("the request arrives");
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body, "{\"email\":\"ada@example.com\"}",
+            "the body read whole"
+        );
+        send.send_response(Response::new(Full::from("created")));
+    });
+    let first = first.unwrap();
+    assert_eq!(
+        first.into_body().collect().await.unwrap().to_bytes(),
+        "created"
+    );
+
+    handle.allow(1);
+    assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
+    let replay = service.call(keyed()).await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert!(
+        matches!(handle.poll_request(), Poll::Pending),
+        "a replay does not run"
+    );
+}

@@ -92,9 +92,22 @@
 //!
 //! # Readiness
 //!
-//! `poll_ready` is the inner service's. A keyed request holds the readiness
-//! it was given while its body is read and the store is consulted, and
-//! gives it back unused when it is replayed or refused.
+//! `poll_ready` is the inner service's, and a request that is neither keyed
+//! nor dependent is passed on at once. A keyed or dependent request takes
+//! the ready service with it (its clone waits for the next `poll_ready`)
+//! and holds that readiness while its body is read and the store is
+//! consulted; a request replayed or refused drops it unused (a concurrency
+//! permit of an inner limit is then released). For admission control
+//! before the store is consulted, put a limit outside this layer.
+//!
+//! An inner service that fails (an error, not an answer) has no answer to
+//! keep: its claim is left to lapse after the lease, so that a retry within
+//! it is told the request is still running rather than run it twice.
+//!
+//! # Runtime
+//!
+//! Timeouts use Tokio's timer: the layer runs on a Tokio runtime with time
+//! enabled (as axum and hyper servers are).
 //!
 //! # Bodies
 //!
