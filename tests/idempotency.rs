@@ -530,7 +530,7 @@ async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     use http::{Request, Response};
     use http_body_util::{BodyExt, Full};
     use std::task::Poll;
-    use tower_failed_dependency::idempotency::RequestBody;
+    use tower_failed_dependency::idempotency::{RequestBody, Verdict};
     use tower_test::mock;
 
     let keyed = || {
@@ -567,6 +567,10 @@ async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
     let replay = service.call(keyed()).await.unwrap();
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        replay.extensions().get::<Verdict>(),
+        Some(&Verdict::Replayed)
+    );
     assert!(
         matches!(handle.poll_request(), Poll::Pending),
         "a replay does not run"

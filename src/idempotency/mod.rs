@@ -23,7 +23,8 @@
 //! [requires](IdempotencyLayer::require_key) one; a key that cannot be read
 //! answers 400 (`IDEMPOTENCY_KEY_INVALID`). Problems are written by the
 //! layer's [`StatusPolicy`](crate::StatusPolicy), like every problem of the
-//! crate, and carry the key as `idempotency_key`.
+//! crate, and carry the key as `idempotency_key`; the response's extensions
+//! hold a [`Verdict`] saying what the layer did.
 //!
 //! The draft's statuses: 400 for a missing key (the client's request is
 //! incomplete), 422 for a key reused with another payload (well-formed, but
@@ -167,6 +168,7 @@ mod layer;
 mod run;
 mod scope;
 mod service;
+mod verdict;
 
 pub use self::body::RequestBody;
 pub use self::config::Degrade;
@@ -176,3 +178,4 @@ pub use self::key::{IdempotencyKey, KeyError};
 pub use self::layer::IdempotencyLayer;
 pub use self::scope::{Credentials, KeyScope};
 pub use self::service::Idempotency;
+pub use self::verdict::Verdict;

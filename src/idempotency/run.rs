@@ -21,6 +21,7 @@ use super::config::{Config, Degrade};
 use super::depends_on::DependsOn;
 use super::fingerprint::{fingerprint, store_key};
 use super::key::IdempotencyKey;
+use super::verdict::Verdict;
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Cause, Dependencies, Failure};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
@@ -78,6 +79,7 @@ pub(super) fn problem<B>(
     status: StatusCode,
     detail: &str,
     members: &[(&'static str, &str)],
+    verdict: Verdict,
 ) -> Response<ResponseBody<B>> {
     let incident = Incident {
         detail: Some(detail),
@@ -91,12 +93,9 @@ pub(super) fn problem<B>(
     if status == StatusCode::CONFLICT {
         serialized = serialized.retry_after(Some(RETRY_AFTER));
     }
-    send(
-        serialized,
-        &reply.accept,
-        Extensions::new(),
-        ResponseBody::whole,
-    )
+    let mut extensions = Extensions::new();
+    extensions.insert(verdict);
+    send(serialized, &reply.accept, extensions, ResponseBody::whole)
 }
 
 /// The 503 of a keyed request that found the store down, naming the store
@@ -118,12 +117,9 @@ fn store_down<B>(
         ..Incident::new(Some(STORE), &failure, STORE_DOWN)
     };
     let serialized = config.requirements.policy.render(&incident);
-    send(
-        serialized,
-        &reply.accept,
-        Extensions::new(),
-        ResponseBody::whole,
-    )
+    let mut extensions = Extensions::new();
+    extensions.insert(Verdict::StoreUnavailable);
+    send(serialized, &reply.accept, extensions, ResponseBody::whole)
 }
 
 /// A store operation, bounded by the store timeout.
@@ -412,15 +408,24 @@ where
             .await?;
         return Ok(response.map(ResponseBody::inner));
     };
-    let refuse = |parts: &Parts, status, detail: &str, members: &[(&'static str, &str)]| {
-        let request =
-            RequestParts::new(&parts.method, &parts.uri, &parts.headers, &parts.extensions);
-        problem(&config, &reply, Some(&request), status, detail, members)
-    };
+    let refuse =
+        |parts: &Parts, status, detail: &str, members: &[(&'static str, &str)], verdict| {
+            let request =
+                RequestParts::new(&parts.method, &parts.uri, &parts.headers, &parts.extensions);
+            problem(
+                &config,
+                &reply,
+                Some(&request),
+                status,
+                detail,
+                members,
+                verdict,
+            )
+        };
     let body = match read(body, config.max_request_body, config.body_timeout).await {
         Ok(body) => body,
         Err(unread) => {
-            let (status, detail, code) = match unread {
+            let (status, detail, code, verdict) = match unread {
                 Unread::TooLarge => (
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
@@ -429,6 +434,7 @@ where
                         config.max_request_body
                     ),
                     "BODY_TOO_LARGE",
+                    Verdict::BodyTooLarge,
                 ),
                 Unread::TimedOut => (
                     StatusCode::REQUEST_TIMEOUT,
@@ -437,14 +443,16 @@ where
                         config.body_timeout.as_millis()
                     ),
                     "BODY_TIMEOUT",
+                    Verdict::BodyTimeout,
                 ),
                 Unread::Failed => (
                     StatusCode::BAD_REQUEST,
                     "The request's body could not be read.".to_owned(),
                     "BODY_UNREADABLE",
+                    Verdict::BodyUnreadable,
                 ),
             };
-            return Ok(refuse(&parts, status, &detail, &[("code", code)]));
+            return Ok(refuse(&parts, status, &detail, &[("code", code)], verdict));
         }
     };
     let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
@@ -466,13 +474,20 @@ where
                 StatusCode::UNPROCESSABLE_ENTITY,
                 detail,
                 &members,
+                Verdict::KeyReused,
             ));
         }
         Ok(Claim::Taken(Slot::Running { .. })) => {
             let members = [members[0], ("code", "IDEMPOTENCY_KEY_IN_USE")];
             let detail = "A request with this Idempotency-Key is still running; \
                           retry once it has answered.";
-            return Ok(refuse(&parts, StatusCode::CONFLICT, detail, &members));
+            return Ok(refuse(
+                &parts,
+                StatusCode::CONFLICT,
+                detail,
+                &members,
+                Verdict::KeyInUse,
+            ));
         }
         Ok(Claim::Taken(Slot::Completed { answer, .. })) => {
             return Ok(replay(&config, answer, |status| {
@@ -484,7 +499,13 @@ where
                 ];
                 let detail = "This request ran once, and its answer was too large to keep, \
                               so it cannot be sent again.";
-                refuse(&parts, StatusCode::INTERNAL_SERVER_ERROR, detail, &members)
+                refuse(
+                    &parts,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    detail,
+                    &members,
+                    Verdict::AnswerNotKept,
+                )
             }));
         }
         Err(error) => match config.degrade {
@@ -599,6 +620,7 @@ where
                 StatusCode::INTERNAL_SERVER_ERROR,
                 detail,
                 &members,
+                Verdict::AnswerBroken,
             );
             let (head, body) = response.into_parts();
             let bytes = match body.collect().await {
@@ -652,5 +674,6 @@ fn replay<B>(
         config.replayed_header.clone(),
         HeaderValue::from_static("true"),
     );
+    response.extensions_mut().insert(Verdict::Replayed);
     response
 }

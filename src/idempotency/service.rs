@@ -11,6 +11,7 @@ use super::config::Config;
 use super::depends_on::DependsOn;
 use super::key::IdempotencyKey;
 use super::run::{problem, run, Reply};
+use super::verdict::Verdict;
 use crate::outcome::BoxError;
 use crate::policy::RequestParts;
 
@@ -36,6 +37,7 @@ fn refuse<B, T>(
     request: &Request<T>,
     detail: &str,
     code: &str,
+    verdict: Verdict,
 ) -> Response<crate::ResponseBody<B>> {
     let reply = Reply::of(request.headers(), config);
     let parts = RequestParts::new(
@@ -51,6 +53,7 @@ fn refuse<B, T>(
         StatusCode::BAD_REQUEST,
         detail,
         &[("code", code)],
+        verdict,
     )
 }
 
@@ -87,24 +90,33 @@ where
             headers.get_all(&config.depends_on_header),
             config.max_depends_on,
         );
-        let refused = |detail: String, code| {
-            super::ResponseFuture::reject(refuse::<ResBody, _>(config, &request, &detail, code))
+        let refused = |detail: String, code, verdict| {
+            let response = refuse::<ResBody, _>(config, &request, &detail, code, verdict);
+            super::ResponseFuture::reject(response)
         };
         let (key, depends_on) = match (key, depends_on) {
             (Err(error), _) => {
                 let detail = format!("The {} header is not valid: {error}.", config.key_header);
-                return refused(detail, "IDEMPOTENCY_KEY_INVALID");
+                return refused(
+                    detail,
+                    "IDEMPOTENCY_KEY_INVALID",
+                    Verdict::KeyInvalid(error),
+                );
             }
             (_, Err(error)) => {
                 let detail = format!(
                     "The {} header is not valid: {error}.",
                     config.depends_on_header
                 );
-                return refused(detail, "DEPENDS_ON_INVALID");
+                return refused(
+                    detail,
+                    "DEPENDS_ON_INVALID",
+                    Verdict::DependsOnInvalid(error),
+                );
             }
             (Ok(None), _) if keyed && config.require_key => {
                 let detail = format!("This request must carry an {} header.", config.key_header);
-                return refused(detail, "IDEMPOTENCY_KEY_MISSING");
+                return refused(detail, "IDEMPOTENCY_KEY_MISSING", Verdict::KeyMissing);
             }
             (Ok(None), Ok(depends_on)) if depends_on.is_empty() => {
                 let future = self.inner.call(request.map(RequestBody::inner));
