@@ -86,8 +86,8 @@
 //! the response that carries it), [`outcome`] (what happened to each
 //! prerequisite), [`policy`] (which status, and the problem written), then
 //! one module per middleware: [`dependency`], `checks`, `batch`,
-//! `catch_error`, [`errors_as_problems`]; [`upstream`], `multistatus` and
-//! `panic` are leaves.
+//! `catch_error`, [`errors_as_problems`], `idempotency` (over its `store`);
+//! [`upstream`], `multistatus` and `panic` are leaves.
 
 #![forbid(unsafe_code)]
 #![warn(

@@ -24,7 +24,9 @@ use super::{Claim, Fingerprint, Slot, Store, StoreFuture, StoredAnswer, Token};
 /// answer is then unknown, as an expired one is. Each entry expires on its
 /// own: a running claim after its lease, an answer after the layer's expiry.
 ///
-/// Cloning gives another handle on the same entries.
+/// Cloning gives another handle on the same entries; each builder method
+/// ([`max_bytes`](Self::max_bytes), [`max_entries`](Self::max_entries))
+/// gives a new, empty store, so configure it before use.
 ///
 /// ```
 /// use tower_failed_dependency::store::MemoryStore;
