@@ -176,6 +176,19 @@ async fn keys_that_are_missing_or_unreadable_are_400(backend: Backend) {
     let read = support::send(addr, Method::GET, "/stats", &[ALICE]).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(users.runs(), 0);
+
+    // Required on one route only.
+    let layer = backend
+        .layer()
+        .require_key_for(|_, uri| uri.path() == "/reports");
+    let (addr, users) = serve(layer).await;
+    let headers = [ALICE, ("content-type", "application/json")];
+    let report = send_body(addr, Method::POST, "/reports?kib=1", &headers, "").await;
+    let problem = report.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(problem["code"], "IDEMPOTENCY_KEY_MISSING");
+    let created = send_body(addr, Method::POST, "/users", &headers, email("a@x")).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(users.runs(), 1);
 }
 
 async fn keys_are_scoped_to_the_callers_credentials(backend: Backend) {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, Method};
+use http::{HeaderName, Method, Uri};
 
 use super::scope::{Credentials, KeyScope};
 use crate::requirements::Requirements;
@@ -32,11 +32,39 @@ pub enum Degrade {
     RunWithoutGuarantee,
 }
 
+/// Which requests of a keyed method must carry a key.
+#[derive(Clone)]
+pub(crate) enum KeyRequired {
+    Never,
+    Always,
+    When(Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>),
+}
+
+impl KeyRequired {
+    pub(crate) fn of(&self, method: &Method, uri: &Uri) -> bool {
+        match self {
+            KeyRequired::Never => false,
+            KeyRequired::Always => true,
+            KeyRequired::When(required) => required(method, uri),
+        }
+    }
+}
+
+impl fmt::Debug for KeyRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyRequired::Never => "Never",
+            KeyRequired::Always => "Always",
+            KeyRequired::When(_) => "When(..)",
+        })
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) methods: Vec<Method>,
-    pub(crate) require_key: bool,
+    pub(crate) require_key: KeyRequired,
     pub(crate) expiry: Duration,
     pub(crate) lease: Duration,
     pub(crate) store_timeout: Duration,
@@ -60,7 +88,7 @@ impl Default for Config {
         Self {
             store: Arc::new(MemoryStore::new()),
             methods: vec![Method::POST, Method::PATCH],
-            require_key: false,
+            require_key: KeyRequired::Never,
             expiry: Duration::from_secs(24 * 60 * 60),
             lease: Duration::from_secs(60),
             store_timeout: Duration::from_secs(1),

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, Method};
+use http::{HeaderName, Method, Uri};
 use tower_layer::Layer;
 
-use super::config::{Config, Degrade};
+use super::config::{Config, Degrade, KeyRequired};
 use super::scope::KeyScope;
 use super::Idempotency;
 use crate::policy::StatusPolicy;
@@ -55,7 +55,29 @@ impl IdempotencyLayer {
     /// Whether a request of a keyed method must carry a key (default
     /// `false`). When it must, a request without one answers 400.
     pub fn require_key(mut self, required: bool) -> Self {
-        self.config().require_key = required;
+        self.config().require_key = match required {
+            true => KeyRequired::Always,
+            false => KeyRequired::Never,
+        };
+        self
+    }
+
+    /// Requires a key of the requests of a keyed method for which
+    /// `required` is true: the routes that need one, when the layer wraps a
+    /// whole router.
+    ///
+    /// ```
+    /// use tower_failed_dependency::idempotency::IdempotencyLayer;
+    ///
+    /// let layer = IdempotencyLayer::new()
+    ///     .require_key_for(|_method, uri| uri.path().starts_with("/payments"));
+    /// # let _ = layer;
+    /// ```
+    pub fn require_key_for<F>(mut self, required: F) -> Self
+    where
+        F: Fn(&Method, &Uri) -> bool + Send + Sync + 'static,
+    {
+        self.config().require_key = KeyRequired::When(Arc::new(required));
         self
     }
 

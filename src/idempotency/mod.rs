@@ -20,7 +20,8 @@
 //!
 //! A request of a keyed method without a key runs as usual, or answers 400
 //! (`IDEMPOTENCY_KEY_MISSING`) where the layer
-//! [requires](IdempotencyLayer::require_key) one; a key that cannot be read
+//! [requires](IdempotencyLayer::require_key) one (on
+//! [some routes](IdempotencyLayer::require_key_for) only, if need be); a key that cannot be read
 //! answers 400 (`IDEMPOTENCY_KEY_INVALID`). Problems are written by the
 //! layer's [`StatusPolicy`](crate::StatusPolicy), like every problem of the
 //! crate, and carry the key as `idempotency_key`; the response's extensions

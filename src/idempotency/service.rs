@@ -114,7 +114,7 @@ where
                     Verdict::DependsOnInvalid(error),
                 );
             }
-            (Ok(None), _) if keyed && config.require_key => {
+            (Ok(None), _) if keyed && config.require_key.of(request.method(), request.uri()) => {
                 let detail = format!("This request must carry an {} header.", config.key_header);
                 return refused(detail, "IDEMPOTENCY_KEY_MISSING", Verdict::KeyMissing);
             }
