@@ -32,12 +32,15 @@ pub enum Degrade {
     RunWithoutGuarantee,
 }
 
+/// A predicate on a request's method and target.
+type Predicate = dyn Fn(&Method, &Uri) -> bool + Send + Sync;
+
 /// Which requests of a keyed method must carry a key.
 #[derive(Clone)]
 pub(crate) enum KeyRequired {
     Never,
     Always,
-    When(Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>),
+    When(Arc<Predicate>),
 }
 
 impl KeyRequired {
