@@ -356,6 +356,20 @@ async fn request_bodies_and_depends_on_are_bounded(backend: Backend) {
         problem["detail"],
         "The depends-on header is not valid: more than 2 keys are named."
     );
+    let itself = create(
+        addr,
+        "k1",
+        "ada@example.com",
+        &[("depends-on", "k0, \"k1\"")],
+    )
+    .await;
+    let problem = itself.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(problem["code"], "DEPENDS_ON_INVALID");
+    assert_eq!(
+        problem["detail"],
+        "The depends-on header names this request's own key, 'k1': a request cannot \
+         depend on itself."
+    );
     assert_eq!(users.runs(), 0);
 }
 

@@ -36,7 +36,8 @@
 //!
 //! A request (of any method) may name earlier keyed requests of the same
 //! caller: `Depends-On: "k1", "k2"` (an sf-list; bare members too; at most
-//! 8 by default, else 400 `DEPENDS_ON_INVALID`). Each key is looked up in
+//! 8 by default, else 400 `DEPENDS_ON_INVALID`, as is a list that names the
+//! request's own key). Each key is looked up in
 //! the store and its outcome recorded in the request's
 //! [`Dependencies`](crate::Dependencies) under the key, so handlers, inner
 //! layers and the policy see it as any prerequisite; the request runs only

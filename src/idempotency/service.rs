@@ -122,6 +122,14 @@ where
                 let future = self.inner.call(request.map(RequestBody::inner));
                 return super::ResponseFuture::inner(future);
             }
+            (Ok(Some(key)), Ok(depends_on)) if depends_on.iter().any(|named| *named == key) => {
+                let detail = format!(
+                    "The {} header names this request's own key, '{key}': a request \
+                     cannot depend on itself.",
+                    config.depends_on_header
+                );
+                return refused(detail, "DEPENDS_ON_INVALID", Verdict::DependsOnItself);
+            }
             (Ok(key), Ok(depends_on)) => (key, depends_on),
         };
         // The ready service goes with the request; the clone waits for the

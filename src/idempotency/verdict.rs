@@ -46,6 +46,8 @@ pub enum Verdict {
     KeyInvalid(KeyError),
     /// A `Depends-On` that cannot be read (400).
     DependsOnInvalid(DependsOnError),
+    /// A `Depends-On` that names the request's own key (400).
+    DependsOnItself,
     /// The key was sent with another request (422).
     KeyReused,
     /// The key's first request is still running (409).
