@@ -6,6 +6,10 @@
 //! cargo run --example tour
 //! ```
 
+#[path = "../tests/apps/chains.rs"]
+mod chains;
+#[path = "support/chains_demo.rs"]
+mod chains_demo;
 #[path = "../tests/apps/checkout.rs"]
 mod checkout;
 #[path = "../tests/apps/gateway.rs"]
@@ -228,6 +232,14 @@ async fn main() -> Result<(), BoxError> {
         surprises += 1;
     }
     println!();
+
+    let chains_api =
+        chains::serve(tower_failed_dependency::idempotency::IdempotencyLayer::new()).await?;
+    println!(
+        "A users API with Idempotency-Key and Depends-On is listening on http://{chains_api}\n"
+    );
+    let (chain_surprises, _) = chains_demo::run(chains_api, next + 1).await?;
+    surprises += chain_surprises;
 
     if surprises > 0 {
         return Err(format!("{surprises} answers differed from what the tour expects").into());

@@ -75,6 +75,9 @@
 //!   answered with a 500 problem (`panic::PanicProblem`).
 //! - `opentelemetry`: problems carry the trace id of the current span's
 //!   OpenTelemetry context.
+//! - `idempotency`: `Idempotency-Key` and `Depends-On` across requests
+//!   (`idempotency`), with an in-memory store (`store`).
+//! - `redis`: the idempotency store in Redis, for several processes.
 //!
 //! # The tree
 //!
@@ -83,8 +86,8 @@
 //! the response that carries it), [`outcome`] (what happened to each
 //! prerequisite), [`policy`] (which status, and the problem written), then
 //! one module per middleware: [`dependency`], `checks`, `batch`,
-//! `catch_error`, [`errors_as_problems`]; [`upstream`], `multistatus` and
-//! `panic` are leaves.
+//! `catch_error`, [`errors_as_problems`], `idempotency` (over its `store`);
+//! [`upstream`], `multistatus` and `panic` are leaves.
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -139,12 +142,18 @@ pub mod errors_as_problems;
 #[cfg(feature = "gateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub mod gateway;
+#[cfg(feature = "idempotency")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idempotency")))]
+pub mod idempotency;
 #[cfg(feature = "xml")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
 pub mod multistatus;
 #[cfg(feature = "catch-panic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "catch-panic")))]
 pub mod panic;
+#[cfg(feature = "idempotency")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idempotency")))]
+pub mod store;
 pub mod upstream;
 
 // axum's `IntoResponse`, as private glue: no public module named `axum`.
@@ -178,7 +187,8 @@ pub use crate::problem::{MemberNameError, Problem, ProblemBody};
     feature = "batch",
     feature = "catch-panic",
     feature = "checks",
-    feature = "gateway"
+    feature = "gateway",
+    feature = "idempotency"
 ))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -121,4 +121,5 @@ pub async fn send_body(
 }
 #[cfg(feature = "tracing")]
 pub mod logs;
+pub mod redis;
 pub mod xml;
