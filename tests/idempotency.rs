@@ -549,8 +549,9 @@ mod redis_down {
     }
 }
 
-/// Readiness is the inner service's; the ready service goes with the keyed
-/// request, and a replay never reaches the inner service.
+/// Readiness is the inner service's; a keyed request releases the readiness
+/// it was given and drives its own to call the inner service, and a replay
+/// never reaches the inner service.
 #[tokio::test]
 async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     use bytes::Bytes;
@@ -575,6 +576,9 @@ async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     assert!(service.poll_ready().is_pending());
     handle.allow(1);
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
+    // The mock forgets the readiness the layer releases: one more for the
+    // keyed request's own.
+    handle.allow(1);
     let (first, ()) = tokio::join!(service.call(keyed()), async {
         let (request, send) = handle.next_request().await.expect("the request arrives");
         let body = request.into_body().collect().await.unwrap().to_bytes();
@@ -601,5 +605,73 @@ async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     assert!(
         matches!(handle.poll_request(), Poll::Pending),
         "a replay does not run"
+    );
+}
+
+/// A body whose bytes arrive when the test sends them.
+struct Trickle(tokio::sync::mpsc::Receiver<bytes::Bytes>);
+
+impl http_body::Body for Trickle {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|data| data.map(|data| Ok(http_body::Frame::data(data))))
+    }
+}
+
+/// A keyed request whose body is still arriving does not hold the
+/// readiness of the service inside: behind `ConcurrencyLimit(1)`, a plain
+/// request is answered meanwhile.
+#[tokio::test]
+async fn a_keyed_request_reading_its_body_holds_no_permit_of_the_service_inside() {
+    use http::{Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use tower::{service_fn, ServiceBuilder, ServiceExt};
+    use tower_failed_dependency::idempotency::RequestBody;
+
+    let handler = service_fn(|request: Request<RequestBody<Trickle>>| async move {
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        Ok::<_, std::convert::Infallible>(Response::new(Full::new(body)))
+    });
+    let service = ServiceBuilder::new()
+        .layer(IdempotencyLayer::new())
+        .concurrency_limit(1)
+        .service(handler);
+
+    let (send, receive) = tokio::sync::mpsc::channel(1);
+    let keyed = Request::post("/users")
+        .header("idempotency-key", "slow")
+        .body(Trickle(receive))
+        .unwrap();
+    let slow = tokio::spawn(service.clone().oneshot(keyed));
+    send.send(bytes::Bytes::from_static(b"half")).await.unwrap();
+
+    let (_unused, plain_body) = tokio::sync::mpsc::channel(1);
+    drop(_unused);
+    let plain = Request::get("/health").body(Trickle(plain_body)).unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), service.clone().oneshot(plain))
+        .await
+        .expect("a plain request is answered while the keyed body arrives")
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+
+    send.send(bytes::Bytes::from_static(b" and half"))
+        .await
+        .unwrap();
+    drop(send);
+    let created = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .expect("the keyed request ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        created.into_body().collect().await.unwrap().to_bytes(),
+        "half and half"
     );
 }

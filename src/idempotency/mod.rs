@@ -96,12 +96,13 @@
 //! # Readiness
 //!
 //! `poll_ready` is the inner service's, and a request that is neither keyed
-//! nor dependent is passed on at once. A keyed or dependent request takes
-//! the ready service with it (its clone waits for the next `poll_ready`)
-//! and holds that readiness while its body is read and the store is
-//! consulted; a request replayed or refused drops it unused (a concurrency
-//! permit of an inner limit is then released). For admission control
-//! before the store is consulted, put a limit outside this layer.
+//! nor dependent is passed on at once. A keyed or dependent request releases
+//! the readiness it was given (a concurrency permit, a buffer slot) at once:
+//! it does not hold what others need while its body is read and the store
+//! is consulted. When it may run, it drives a clone of the inner service to
+//! readiness and calls it; a request replayed or refused never reaches the
+//! inner service. For admission control before the store is consulted, put
+//! a limit outside this layer.
 //!
 //! An inner service that fails (an error, not an answer) has no answer to
 //! keep: its claim is left to lapse after the lease, so that a retry within

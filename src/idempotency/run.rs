@@ -1,6 +1,7 @@
 //! What happens to a keyed request, or to one that names earlier ones: the
 //! steps of the [module docs](super), in order.
 
+use std::future::poll_fn;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -403,6 +404,7 @@ where
         if let Err(refusal) = resolve(&config, &scope, &depends_on, &mut parts).await {
             return Ok(refusal.into_response());
         }
+        poll_fn(|cx| inner.poll_ready(cx)).await?;
         let response = inner
             .call(Request::from_parts(parts, RequestBody::inner(body)))
             .await?;
@@ -557,6 +559,7 @@ where
         }
         return Ok(refusal.into_response());
     }
+    poll_fn(|cx| inner.poll_ready(cx)).await?;
     let response = inner
         .call(Request::from_parts(parts, RequestBody::read(body)))
         .await?;

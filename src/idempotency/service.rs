@@ -132,10 +132,14 @@ where
             }
             (Ok(key), Ok(depends_on)) => (key, depends_on),
         };
-        // The ready service goes with the request; the clone waits for the
-        // next `poll_ready`.
+        // The readiness this service was given (a concurrency permit, a
+        // buffer slot) is released now: a keyed request reads its body and
+        // consults the store before it may run, and must not hold what
+        // others need while it waits. It drives a clone of its own to
+        // readiness when it is about to call it.
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        drop(std::mem::replace(&mut self.inner, clone));
+        let inner = self.inner.clone();
         let config = Arc::clone(config);
         super::ResponseFuture::keyed(Box::pin(run(config, inner, request, key, depends_on)))
     }
