@@ -22,7 +22,7 @@
 //! A handler's [`DependencyError`](crate::DependencyError) that no
 //! [`DependencyLayer`](crate::DependencyLayer) rendered, and the problem of a
 //! panic caught by tower-http's `CatchPanicLayer` with
-//! [`PanicProblem`](crate::panic) (feature `catch-panic`), are written again
+//! `panic::PanicProblem` (feature `catch-panic`), are written again
 //! by this layer's policy, with the request id and the trace id. Any other
 //! response that already is a problem (`application/problem+json` or `+xml`,
 //! or one this crate rendered), and every response below 400, passes
