@@ -165,7 +165,7 @@ mod axum;
 mod openapi;
 
 #[doc(inline)]
-pub use crate::body::ResponseBody;
+pub use crate::body::{RequestBody, ResponseBody};
 #[doc(inline)]
 pub use crate::dependency::{Dependency, DependencyLayer};
 #[doc(inline)]

@@ -146,7 +146,8 @@ mod batch {
     use http_body_util::{BodyExt, Full};
     use serde_json::{json, Value};
     use tower::{service_fn, Layer, ServiceExt};
-    use tower_failed_dependency::batch::{BatchLayer, RequestBody};
+    use tower_failed_dependency::batch::BatchLayer;
+    use tower_failed_dependency::RequestBody;
 
     /// Sends `batch` to a `BatchLayer` whose inner service answers 201 with
     /// `Location: /users/7`; returns the status, the answer and the paths

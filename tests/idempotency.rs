@@ -558,7 +558,8 @@ async fn readiness_is_the_inner_services_and_a_replay_never_reaches_it() {
     use http::{Request, Response};
     use http_body_util::{BodyExt, Full};
     use std::task::Poll;
-    use tower_failed_dependency::idempotency::{RequestBody, Verdict};
+    use tower_failed_dependency::idempotency::Verdict;
+    use tower_failed_dependency::RequestBody;
     use tower_test::mock;
 
     let keyed = || {
@@ -633,7 +634,7 @@ async fn a_keyed_request_reading_its_body_holds_no_permit_of_the_service_inside(
     use http::{Request, Response};
     use http_body_util::{BodyExt, Full};
     use tower::{service_fn, ServiceBuilder, ServiceExt};
-    use tower_failed_dependency::idempotency::RequestBody;
+    use tower_failed_dependency::RequestBody;
 
     let handler = service_fn(|request: Request<RequestBody<Trickle>>| async move {
         let body = request.into_body().collect().await.unwrap().to_bytes();

@@ -15,7 +15,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_failed_dependency::idempotency::{IdempotencyLayer, RequestBody};
+use tower_failed_dependency::idempotency::IdempotencyLayer;
+use tower_failed_dependency::RequestBody;
 
 /// One request: whose, which key, which body, and how many times its
 /// handler yields (so that runs overlap in every order).

@@ -350,7 +350,8 @@ async fn a_problem_with_nested_upstream_causes_is_valid() {
 #[cfg(feature = "batch")]
 async fn batch(body: Value) -> Response<impl Body<Error: std::fmt::Debug>> {
     use http::header::CONTENT_TYPE;
-    use tower_failed_dependency::batch::{BatchLayer, RequestBody};
+    use tower_failed_dependency::batch::BatchLayer;
+    use tower_failed_dependency::RequestBody;
 
     let inner = service_fn(|request: Request<RequestBody<Full<Bytes>>>| async move {
         let status: u16 = request.uri().path()["/parts/".len()..].parse().unwrap();

@@ -18,8 +18,9 @@ use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_failed_dependency::batch::{BatchLayer, RequestBody};
+use tower_failed_dependency::batch::BatchLayer;
 use tower_failed_dependency::problem::ProblemFormat;
+use tower_failed_dependency::RequestBody;
 use tower_failed_dependency::{Failure, FailureKind, Problem, StatusPolicy};
 
 /// 256 cases per property; a failing case is saved next to this file

@@ -15,7 +15,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use tower::{service_fn, Layer, ServiceExt};
-use tower_failed_dependency::batch::{BatchLayer, RequestBody};
+use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::RequestBody;
 
 fuzz_target!(|data: &[u8]| {
     let ran = Arc::new(AtomicUsize::new(0));

@@ -46,7 +46,8 @@ use input::Input;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Map, Value};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_failed_dependency::batch::{BatchLayer, Dialect, RequestBody};
+use tower_failed_dependency::batch::{BatchLayer, Dialect};
+use tower_failed_dependency::RequestBody;
 use tower_failed_dependency::{Dependencies, Outcome};
 
 thread_local! {

@@ -8,7 +8,7 @@
 //! alone. The answer is `{"responses": [{"id", "status", "headers", "body"}]}`,
 //! in request order, with 200 when the batch was well-formed even if parts
 //! failed. Every other request goes to the inner service untouched, its body
-//! wrapped in [`RequestBody`].
+//! wrapped in [`RequestBody`](crate::RequestBody).
 //!
 //! # Reading a batch
 //!
@@ -114,7 +114,6 @@
 //! # }
 //! ```
 
-mod body;
 mod config;
 mod dialect;
 mod encoding;
@@ -126,7 +125,6 @@ mod run;
 mod service;
 mod target;
 
-pub use self::body::RequestBody;
 pub use self::dialect::Dialect;
 pub use self::future::ResponseFuture;
 pub use self::layer::BatchLayer;

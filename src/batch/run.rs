@@ -20,8 +20,7 @@ use super::encoding::is_json;
 use super::plan::{self, Invalid, Part, Rules};
 use super::responses::{Answer, Responses};
 use super::target::{Root, Target};
-use super::RequestBody;
-use crate::body::ResponseBody;
+use crate::body::{RequestBody, ResponseBody};
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
 use crate::problem::{to_json, Accept, Serialized};
@@ -282,7 +281,7 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
                 })?
             }
         };
-        let mut request = Request::new(RequestBody::part(part.body.clone()));
+        let mut request = Request::new(RequestBody::whole(part.body.clone()));
         *request.method_mut() = part.method.clone();
         *request.uri_mut() = uri;
         let mut headers = part.headers.clone();

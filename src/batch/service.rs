@@ -6,8 +6,8 @@ use http::{Method, Request, Response};
 use tower_service::Service;
 
 use super::config::Config;
-use super::{RequestBody, ResponseFuture};
-use crate::body::ResponseBody;
+use super::ResponseFuture;
+use crate::body::{RequestBody, ResponseBody};
 use crate::outcome::BoxError;
 
 /// The service built by [`BatchLayer`](super::BatchLayer). See the [module docs](crate::batch).

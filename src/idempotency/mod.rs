@@ -115,7 +115,7 @@
 //!
 //! # Bodies
 //!
-//! The inner service receives a [`RequestBody`]: the client's body, or a
+//! The inner service receives a [`RequestBody`](crate::RequestBody): the client's body, or a
 //! keyed request's body read whole. Responses carry
 //! [`ResponseBody`](crate::ResponseBody).
 //!
@@ -125,7 +125,8 @@
 //! use http::{Method, Request, Response, StatusCode};
 //! use http_body_util::{BodyExt, Full};
 //! use tower::{service_fn, Layer, Service, ServiceExt};
-//! use tower_failed_dependency::idempotency::{IdempotencyLayer, RequestBody};
+//! use tower_failed_dependency::idempotency::IdempotencyLayer;
+//! use tower_failed_dependency::RequestBody;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -161,7 +162,6 @@
 //! # }
 //! ```
 
-mod body;
 mod config;
 mod depends_on;
 mod fingerprint;
@@ -173,7 +173,6 @@ mod scope;
 mod service;
 mod verdict;
 
-pub use self::body::RequestBody;
 pub use self::config::Degrade;
 pub use self::depends_on::{DependsOn, DependsOnError};
 pub use self::future::ResponseFuture;

@@ -17,12 +17,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::body::RequestBody;
 use super::config::{Config, Degrade};
 use super::depends_on::DependsOn;
 use super::fingerprint::{fingerprint, store_key};
 use super::key::IdempotencyKey;
 use super::verdict::Verdict;
+use crate::body::RequestBody;
 use crate::body::ResponseBody;
 use crate::outcome::{BoxError, Cause, Dependencies, Failure};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
@@ -406,7 +406,7 @@ where
         }
         poll_fn(|cx| inner.poll_ready(cx)).await?;
         let response = inner
-            .call(Request::from_parts(parts, RequestBody::inner(body)))
+            .call(Request::from_parts(parts, RequestBody::passed(body)))
             .await?;
         return Ok(response.map(ResponseBody::inner));
     };
@@ -561,7 +561,7 @@ where
     }
     poll_fn(|cx| inner.poll_ready(cx)).await?;
     let response = inner
-        .call(Request::from_parts(parts, RequestBody::read(body)))
+        .call(Request::from_parts(parts, RequestBody::whole(body)))
         .await?;
     let Some(token) = token else {
         return Ok(response.map(ResponseBody::inner));

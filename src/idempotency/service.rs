@@ -6,12 +6,12 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
-use super::body::RequestBody;
 use super::config::Config;
 use super::depends_on::DependsOn;
 use super::key::IdempotencyKey;
 use super::run::{problem, run, Reply};
 use super::verdict::Verdict;
+use crate::body::RequestBody;
 use crate::outcome::BoxError;
 use crate::policy::RequestParts;
 
@@ -119,7 +119,7 @@ where
                 return refused(detail, "IDEMPOTENCY_KEY_MISSING", Verdict::KeyMissing);
             }
             (Ok(None), Ok(depends_on)) if depends_on.is_empty() => {
-                let future = self.inner.call(request.map(RequestBody::inner));
+                let future = self.inner.call(request.map(RequestBody::passed));
                 return super::ResponseFuture::inner(future);
             }
             (Ok(Some(key)), Ok(depends_on)) if depends_on.iter().any(|named| *named == key) => {

@@ -15,7 +15,8 @@ use super::key::KeyError;
 /// use http::{Request, Response, StatusCode};
 /// use http_body_util::Full;
 /// use tower::{service_fn, Layer, ServiceExt};
-/// use tower_failed_dependency::idempotency::{IdempotencyLayer, KeyError, RequestBody, Verdict};
+/// use tower_failed_dependency::idempotency::{IdempotencyLayer, KeyError, Verdict};
+/// use tower_failed_dependency::RequestBody;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
