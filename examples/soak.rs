@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::routing::get;
 use axum::Router;
-use tower_failed_dependency::idempotency::IdempotencyLayer;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
@@ -32,6 +31,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::idempotency::IdempotencyLayer;
 use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -231,7 +231,9 @@ impl Kind {
             Kind::TakenCreate => status == StatusCode::CONFLICT && problem(),
             Kind::Dependent => {
                 status == StatusCode::FAILED_DEPENDENCY
-                    && json()["dependency"].as_str().is_some_and(|key| key.ends_with("-taken"))
+                    && json()["dependency"]
+                        .as_str()
+                        .is_some_and(|key| key.ends_with("-taken"))
                     && json()["dependency_status"] == 409
             }
         }
