@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::{CompResult, Op};
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use moka::Expiry;
 
@@ -19,9 +20,12 @@ use super::{Claim, Fingerprint, Slot, Store, StoreFuture, StoredAnswer, Token};
 /// [`ENTRY_OVERHEAD`](Self::ENTRY_OVERHEAD) per entry for the cache's own
 /// bookkeeping) stay within [`max_bytes`](Self::max_bytes), and each entry
 /// weighs at least `max_bytes / max_entries`, so that no more than
-/// [`max_entries`](Self::max_entries) are kept. When full, the entries least
-/// likely to be asked for again are evicted (moka's TinyLFU); an evicted
-/// answer is then unknown, as an expired one is. Each entry expires on its
+/// [`max_entries`](Self::max_entries) are kept. Every new claim is kept;
+/// when the store is full, the entries used least recently make room (moka's
+/// LRU policy, not its default TinyLFU, which may refuse a new entry when
+/// the store is full and so would let a duplicate of a running request run).
+/// An evicted answer is then unknown, as an expired one is: size the bounds
+/// so that expiry, not eviction, ends an answer. Each entry expires on its
 /// own: a running claim after its lease, an answer after the layer's expiry.
 ///
 /// Cloning gives another handle on the same entries; each builder method
@@ -76,6 +80,7 @@ impl MemoryStore {
         let floor = (max_bytes / max_entries).max(1);
         let cache = Cache::builder()
             .max_capacity(max_bytes)
+            .eviction_policy(EvictionPolicy::lru())
             .weigher(move |key: &String, held: &Arc<Held>| {
                 let weight = (key.len() as u64 + held.size() + Self::ENTRY_OVERHEAD).max(floor);
                 u32::try_from(weight).unwrap_or(u32::MAX)
@@ -259,6 +264,37 @@ mod tests {
         store.release("k", &token).await.unwrap();
         assert!(store.get("k").await.unwrap().is_none());
         claimed(&store, "k", Duration::from_secs(30)).await;
+    }
+
+    #[tokio::test]
+    async fn a_full_store_keeps_every_new_claim_and_answer() {
+        let store = MemoryStore::new().max_entries(100);
+        for n in 0..1_000 {
+            claimed(&store, &format!("old-{n}"), Duration::from_secs(30)).await;
+        }
+        store.cache.run_pending_tasks();
+        // A key never seen before, claimed when the store is full, stays
+        // claimed: a duplicate of it is refused, whatever the eviction did.
+        let token = claimed(&store, "new", Duration::from_secs(30)).await;
+        store.cache.run_pending_tasks();
+        assert!(matches!(
+            store
+                .claim("new", &fingerprint(), Duration::from_secs(30))
+                .await
+                .unwrap(),
+            Claim::Taken(Slot::Running { .. })
+        ));
+        let answer = StoredAnswer::new(StatusCode::CREATED, Vec::new(), "made".into());
+        assert!(store
+            .complete("new", &token, &answer, Duration::from_secs(60))
+            .await
+            .unwrap());
+        store.cache.run_pending_tasks();
+        assert!(matches!(
+            store.get("new").await.unwrap(),
+            Some(Slot::Completed { .. })
+        ));
+        assert!(store.entry_count() <= 100, "{}", store.entry_count());
     }
 
     #[tokio::test]
