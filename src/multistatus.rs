@@ -26,6 +26,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::Writer;
 
 use crate::problem::xml::names::{is_attribute_text, is_char, is_name, text as xml_text};
+use crate::problem::WithPhrase;
 
 const DAV: &str = "DAV:";
 
@@ -323,13 +324,7 @@ fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> XmlResu
 
 /// A whole status line, as `D:status` holds it.
 fn status_line(status: StatusCode) -> String {
-    format!(
-        "HTTP/1.1 {} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
-    .trim_end()
-    .to_owned()
+    format!("HTTP/1.1 {}", WithPhrase(status))
 }
 
 /// The atomic answer to a PROPPATCH of `requested` properties on `href`:
@@ -468,5 +463,16 @@ mod tests {
         .unwrap();
         assert!(!xml.contains("424"), "{xml}");
         assert!(xml.contains("HTTP/1.1 423 Locked"));
+    }
+
+    #[test]
+    fn status_lines_carry_rfc_9110s_phrases() {
+        let xml = MultiStatus::new()
+            .status("/big", StatusCode::PAYLOAD_TOO_LARGE)
+            .status("/bad", StatusCode::UNPROCESSABLE_ENTITY)
+            .to_xml()
+            .unwrap();
+        assert!(xml.contains("HTTP/1.1 413 Content Too Large"), "{xml}");
+        assert!(xml.contains("HTTP/1.1 422 Unprocessable Content"), "{xml}");
     }
 }

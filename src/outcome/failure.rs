@@ -30,6 +30,7 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode};
 
 use super::cause::Cause;
+use crate::problem::WithPhrase;
 
 /// The error type kept as a failure's [source](Failure::source).
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -114,7 +115,7 @@ impl FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FailureKind::Rejected(status) => write!(f, "rejected with {status}"),
+            FailureKind::Rejected(status) => write!(f, "rejected with {}", WithPhrase(*status)),
             other => f.write_str(other.slug()),
         }
     }

@@ -8,7 +8,7 @@ use http::StatusCode;
 use super::request::RequestParts;
 use super::status::{Guard, Preset, StatusPolicy};
 use crate::outcome::{Cause, FailureKind, Name};
-use crate::problem::{MemberNameError, Problem};
+use crate::problem::{MemberNameError, Problem, WithPhrase};
 
 impl StatusPolicy {
     /// A builder starting from the default table.
@@ -214,7 +214,7 @@ fn upsert(table: &mut Vec<(FailureKind, StatusCode)>, kind: FailureKind, status:
 #[non_exhaustive]
 pub enum PolicyError {
     /// The status does not fit the kind of failure.
-    #[error("cannot map {kind:?} to {status}: {why}; use {fits}")]
+    #[error("cannot map {kind:?} to {}: {why}; use {}", WithPhrase(*status), WithPhrase(*fits))]
     Misfit {
         /// The kind of failure.
         kind: FailureKind,

@@ -224,7 +224,7 @@ mod tests {
             (FailureKind::BadGateway, 400, "502 Bad Gateway"),
             (FailureKind::Internal, 424, "500 Internal Server Error"),
             (FailureKind::InvalidInput, 424, "400 Bad Request"),
-            (FailureKind::Unprocessable, 500, "422 Unprocessable Entity"),
+            (FailureKind::Unprocessable, 500, "422 Unprocessable Content"),
             (
                 FailureKind::PreconditionRequired,
                 200,

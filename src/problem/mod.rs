@@ -68,5 +68,5 @@ pub(crate) use self::json::to_json;
 // without them leaves some of these unused.
 #[allow(unused_imports)]
 pub(crate) use self::media::{is_problem, is_problem_json, media_type};
-pub(crate) use self::reason::reason_phrase;
+pub(crate) use self::reason::{reason_phrase, WithPhrase};
 pub(crate) use self::response::Serialized;
