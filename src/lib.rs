@@ -124,6 +124,8 @@ pub mod outcome;
 pub mod policy;
 
 mod body;
+#[cfg(any(feature = "batch", feature = "idempotency"))]
+mod collect;
 mod requirements;
 #[cfg(any(feature = "checks", feature = "batch"))]
 mod schedule;

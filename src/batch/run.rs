@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
 use http::{Extensions, HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
 use super::config::Config;
@@ -21,6 +21,7 @@ use super::plan::{self, Invalid, Part, Rules};
 use super::responses::{Answer, Responses};
 use super::target::{Root, Target};
 use crate::body::{RequestBody, ResponseBody};
+use crate::collect::{collect, Unread};
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
 use crate::problem::{to_json, Accept, Serialized};
@@ -102,33 +103,13 @@ where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    let collect = Limited::new(body, config.max_body).collect();
-    match tokio::time::timeout(config.body_timeout, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.is::<LengthLimitError>() => {
-            Err(Invalid::too_large(config.max_body))
-        }
-        Ok(Err(error)) if timed_out(&*error) => Err(Invalid::too_slow(config.body_timeout)),
-        Ok(Err(_)) => Err(Invalid::unreadable()),
-        Err(_) => Err(Invalid::too_slow(config.body_timeout)),
-    }
-}
-
-/// Whether a body error is, or was caused by, a timeout: tower-http's
-/// `TimeoutBody` in front of the layer, or an I/O timeout. The client did
-/// nothing wrong but send slowly: a 408, not a 400.
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let io_timeout = error
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
-        if io_timeout || error.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        next = error.source();
-    }
-    false
+    collect(body, config.max_body, config.body_timeout)
+        .await
+        .map_err(|unread| match unread {
+            Unread::TooLarge => Invalid::too_large(config.max_body),
+            Unread::TimedOut => Invalid::too_slow(config.body_timeout),
+            Unread::Failed => Invalid::unreadable(),
+        })
 }
 
 /// What the batch's problems say of the outer request: its id, its trace id,

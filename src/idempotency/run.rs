@@ -12,7 +12,7 @@ use http::header::{
 use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 use tokio::time::Instant;
 use tower_service::Service;
@@ -22,8 +22,8 @@ use super::depends_on::DependsOn;
 use super::fingerprint::{fingerprint, store_key};
 use super::key::IdempotencyKey;
 use super::verdict::Verdict;
-use crate::body::RequestBody;
-use crate::body::ResponseBody;
+use crate::body::{RequestBody, ResponseBody};
+use crate::collect::{collect, Unread};
 use crate::outcome::{BoxError, Cause, Dependencies, Failure};
 use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
 use crate::problem::{is_problem_json, Accept};
@@ -128,30 +128,6 @@ async fn bounded<T>(config: &Config, operation: StoreFuture<'_, T>) -> Result<T,
     match tokio::time::timeout(config.store_timeout, operation).await {
         Ok(done) => done,
         Err(_) => Err(StoreError::Timeout(config.store_timeout)),
-    }
-}
-
-/// Why a request body was not read.
-enum Unread {
-    TooLarge,
-    TimedOut,
-    Failed,
-}
-
-/// Reads `body` whole, up to `max` bytes and within `timeout`.
-async fn read<B>(body: B, max: usize, timeout: Duration) -> Result<Bytes, Unread>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    if body.size_hint().lower() > max as u64 {
-        return Err(Unread::TooLarge);
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
-        Err(_) => Err(Unread::TimedOut),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Unread::TooLarge),
-        Ok(Err(_)) => Err(Unread::Failed),
     }
 }
 
@@ -424,7 +400,7 @@ where
                 verdict,
             )
         };
-    let body = match read(body, config.max_request_body, config.body_timeout).await {
+    let body = match collect(body, config.max_request_body, config.body_timeout).await {
         Ok(body) => body,
         Err(unread) => {
             let (status, detail, code, verdict) = match unread {
