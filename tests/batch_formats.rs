@@ -93,6 +93,7 @@ fn app() -> (Router, Log) {
             }),
         )
         .route("/never", get(std::future::pending::<()>))
+        .route("/big", get(|| async { "x".repeat(4096) }))
         .route("/conflict", post(|| async { StatusCode::CONFLICT }))
         // The routes of Graph's own example batch.
         .route(
@@ -358,7 +359,9 @@ async fn dollar_references_resolve_to_what_the_earlier_part_gave() {
                 {"id": "3", "method": "GET", "url": "/$1?$select=id", "dependsOn": ["1"]},
                 {"id": "4", "method": "POST", "url": "/anonymous"},
                 {"id": "5", "method": "GET", "url": "$4/lines", "dependsOn": ["4"]},
-                {"id": "6", "method": "GET", "url": "/echo", "dependsOn": ["5"]}
+                {"id": "6", "method": "GET", "url": "/echo", "dependsOn": ["5"]},
+                {"id": "7", "method": "GET", "url": "/echo", "dependsOn": ["1"],
+                 "headers": {"If-None-Match": "$1"}}
             ]}),
         )
         .await,
@@ -374,6 +377,12 @@ async fn dollar_references_resolve_to_what_the_earlier_part_gave() {
     assert_eq!(lines.uri, "/orders/7/lines");
     assert_eq!(lines.headers["if-match"], "\"v1\"");
     assert!(seen.iter().any(|seen| seen.uri == "/orders/7?$select=id"));
+    assert_eq!(parts["7"]["status"], 200);
+    let conditional = seen
+        .iter()
+        .find(|seen| seen.headers.contains_key("if-none-match"))
+        .expect("request 7 ran");
+    assert_eq!(conditional.headers["if-none-match"], "\"v1\"");
 
     // Request 4 created something without saying where: `$4` cannot be
     // resolved, so 5 does not run and says why; 6 depends on 5.
@@ -393,6 +402,8 @@ async fn dollar_references_resolve_to_what_the_earlier_part_gave() {
 
 #[tokio::test]
 async fn a_reference_outside_depends_on_refuses_the_batch() {
+    // OData JSON 4.01 §19.1: a request referenced with `$<id>` must be one
+    // the referencing request depends on.
     let (addr, log) = serve().await;
     for reference in [
         json!({"id": "2", "method": "GET", "url": "$1/lines"}),
@@ -409,6 +420,32 @@ async fn a_reference_outside_depends_on_refuses_the_batch() {
             problem["detail"].as_str().unwrap().contains("dependsOn"),
             "{problem}"
         );
+    }
+    assert!(seen(&log).is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn an_etag_reference_to_no_earlier_request_refuses_the_batch() {
+    // OData JSON 4.01 §19.1: `$<id>` in If-Match or If-None-Match is the
+    // ETag of an earlier request. An entity-tag is quoted (RFC 9110 §8.8.3),
+    // so `$9` can only be a reference: one that names no earlier request is
+    // refused, not forwarded as a tag that never matches.
+    let (addr, log) = serve().await;
+    for (header, reference) in [("If-Match", "$9"), ("if-none-match", "$2")] {
+        let answer = batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "POST", "url": "/orders"},
+                {"id": "2", "method": "GET", "url": "/echo", "dependsOn": ["1"],
+                 "headers": {header: reference}}
+            ]}),
+        )
+        .await;
+        let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+        assert_eq!(problem["part"], "2", "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("'{reference}'")), "{detail}");
+        assert!(detail.contains("no earlier request"), "{detail}");
     }
     assert!(seen(&log).is_empty(), "nothing ran");
 }
@@ -560,7 +597,10 @@ async fn a_batch_that_is_not_json_is_415_and_nothing_runs() {
 
 #[tokio::test]
 async fn a_part_that_never_answers_is_504_within_its_bound_and_its_dependents_424() {
+    // RFC 9110 §15.6.5: a part whose service did not answer in time is a
+    // gateway timeout; RFC 4918 §11.4: what depended on it failed with 424.
     let (addr, _) = serve_with(BatchLayer::new().part_timeout(Duration::from_millis(200))).await;
+    let started = std::time::Instant::now();
     let answer = tokio::time::timeout(
         Duration::from_secs(20),
         batch(
@@ -574,13 +614,52 @@ async fn a_part_that_never_answers_is_504_within_its_bound_and_its_dependents_42
     )
     .await
     .expect("the batch answers although a part never does");
+    // The bound is 200 ms; 5 s leaves room for a loaded machine and still
+    // shows that the batch did not wait for the part.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let parts = parts(&answer);
     assert_eq!(parts["stuck"]["status"], 504);
     assert_eq!(parts["stuck"]["body"]["status"], 504);
     assert_eq!(parts["stuck"]["body"]["title"], "Gateway Timeout");
     assert_eq!(parts["after"]["status"], 424);
+    assert_eq!(parts["after"]["body"]["dependency"], "stuck");
     assert_eq!(parts["after"]["body"]["dependency_status"], 504);
+    assert_eq!(parts["after"]["body"]["root_cause"], "stuck");
     assert_eq!(parts["free"]["status"], 200);
+}
+
+#[tokio::test]
+async fn a_part_answer_over_its_bound_is_a_500_that_says_nothing_of_why() {
+    // RFC 9457 §5: a server error renders no internals. The batch holds at
+    // most `max_part_answer` of each part's answer.
+    let (addr, _) = serve_with(BatchLayer::new().max_part_answer(1024)).await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "big", "method": "GET", "url": "/big"},
+                {"id": "after", "method": "GET", "url": "/echo", "dependsOn": ["big"]},
+                {"id": "small", "method": "GET", "url": "/text"}
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["big"]["status"], 500);
+    let problem = &parts["big"]["body"];
+    assert_eq!(problem["status"], 500);
+    assert_eq!(problem["title"], "Internal Server Error");
+    let written = problem.to_string();
+    assert!(!written.contains("length limit"), "{written}");
+    assert!(!written.contains("xxxx"), "{written}");
+    assert_eq!(parts["after"]["status"], 424);
+    assert_eq!(parts["after"]["body"]["dependency"], "big");
+    assert_eq!(parts["after"]["body"]["dependency_status"], 500);
+    assert_eq!(parts["small"]["status"], 200);
+    assert_eq!(parts["small"]["body"], "hi there");
 }
 
 #[tokio::test]
@@ -623,32 +702,13 @@ async fn a_batch_over_a_service_that_admits_one_request_at_a_time_answers() {
 
 #[tokio::test]
 async fn a_body_that_trickles_in_is_408_within_the_deadline() {
-    let deadline = Duration::from_millis(500);
+    // RFC 9110 §15.5.9: a request the server did not receive in time is a
+    // 408. One byte a second never leaves a gap long enough for a per-frame
+    // timeout, and is far too slow for the whole body.
+    let deadline = Duration::from_secs(2);
     let (addr, log) = serve_with(BatchLayer::new().body_timeout(deadline)).await;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(
-            b"POST /$batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
-        )
-        .await
-        .unwrap();
-    // One byte every 100 ms: never a gap long enough for a per-frame
-    // timeout, far too slow for the whole body.
-    let trickle = async {
-        for _ in 0..100 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if stream.write_all(b" ").await.is_err() {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
-    let mut answer = vec![0; 4096];
-    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
-        .await
-        .expect("answered")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer[..read]);
+    let head = b"POST /$batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{";
+    let (answer, elapsed) = support::trickle(addr, head, Duration::from_secs(30)).await;
     assert!(
         answer.starts_with("HTTP/1.1 408 Request Timeout"),
         "{answer}"
@@ -658,24 +718,31 @@ async fn a_body_that_trickles_in_is_408_within_the_deadline() {
         "{answer}"
     );
     assert!(answer.contains("\"title\":\"Request Timeout\""), "{answer}");
+    // Answered at the deadline, with room for a loaded machine, long before
+    // the body would have been complete (1,000 s).
+    assert!(elapsed >= deadline && elapsed < deadline * 3, "{elapsed:?}");
     assert!(seen(&log).is_empty());
 }
 
 #[tokio::test]
-async fn a_get_with_a_body_is_refused_naming_the_part() {
-    // SPEC: GET and DELETE carry no body.
+async fn a_get_or_delete_with_a_body_is_refused_naming_the_part() {
+    // Microsoft Graph JSON batching: GET and DELETE requests carry no body
+    // (OData JSON 4.01 §19.1 gives a body only to requests that have one).
     let (addr, log) = serve().await;
-    let answer = batch(
-        addr,
-        json!({"requests": [{"id": "g", "method": "GET", "url": "/echo",
-                             "headers": {"content-type": "application/json"}, "body": {}}]}),
-    )
-    .await;
-    let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
-    assert_eq!(
-        (problem["part"].as_str(), problem["field"].as_str()),
-        (Some("g"), Some("body"))
-    );
+    for method in ["GET", "delete", "Delete"] {
+        let answer = batch(
+            addr,
+            json!({"requests": [{"id": "g", "method": method, "url": "/echo",
+                                 "headers": {"content-type": "application/json"}, "body": {}}]}),
+        )
+        .await;
+        let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+        assert_eq!(
+            (problem["part"].as_str(), problem["field"].as_str()),
+            (Some("g"), Some("body")),
+            "{method}"
+        );
+    }
     assert!(seen(&log).is_empty());
 }
 

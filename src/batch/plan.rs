@@ -437,7 +437,8 @@ fn reference(name: &str, earlier: &[Part], depends_on: &[usize]) -> Result<Optio
 }
 
 /// A part's headers; the value `$<id>` of `If-Match` or `If-None-Match`
-/// is kept apart, to be replaced by that part's `ETag`.
+/// is kept apart, to be replaced by that part's `ETag` (and refused when it
+/// names no earlier part).
 fn read_headers(
     headers: &serde_json::Map<String, Value>,
     reference: impl Fn(&str) -> Result<Option<usize>, String>,
@@ -451,11 +452,18 @@ fn read_headers(
             return Err(format!("The value of '{header}' is not a string."));
         };
         if header == IF_MATCH || header == IF_NONE_MATCH {
+            // An entity-tag is quoted or `*`, so `$name` is always a
+            // reference: one that names no earlier request is refused rather
+            // than forwarded as a tag that can never match.
             if let Some(name) = value.trim().strip_prefix('$') {
-                if let Some(part) = reference(name)? {
-                    etags.push((header, part));
-                    continue;
-                }
+                let Some(part) = reference(name)? else {
+                    return Err(format!(
+                        "'${}' in '{header}' names no earlier request of the batch.",
+                        truncated(name)
+                    ));
+                };
+                etags.push((header, part));
+                continue;
             }
         }
         let value = header_value(value)
@@ -713,8 +721,8 @@ mod tests {
 
     #[test]
     fn a_part_body_nests_up_to_126_levels_and_deeper_is_refused_naming_the_part() {
-        // serde_json allows 128 levels; the part object is one, its
-        // headers or body another, so a body may nest 126 more.
+        // serde_json refuses a 128th level of nesting, so a part read on
+        // its own nests at most 127: the part object, then its body's 126.
         let parts = plan(nested_body(126).as_bytes(), &limits()).unwrap();
         assert_eq!(parts[1].body.len(), 126 * 2 + 1);
         let invalid = plan(nested_body(127).as_bytes(), &limits()).unwrap_err();

@@ -119,6 +119,46 @@ pub async fn send_body(
         body,
     }
 }
+/// Sends `head` (a request head that promises a longer body), then one
+/// byte a second for at most `for_at_most`, while it waits (at most that
+/// long and 10 s more) for the answer. Returns the answer as the raw text
+/// the server wrote, and how long after the head it came.
+pub async fn trickle(
+    addr: SocketAddr,
+    head: &[u8],
+    for_at_most: std::time::Duration,
+) -> (String, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head).await.unwrap();
+    let sent = Instant::now();
+    let trickle = tokio::spawn(async move {
+        while sent.elapsed() < for_at_most {
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut answer = vec![0; 8192];
+    let read = tokio::time::timeout(
+        for_at_most + Duration::from_secs(10),
+        reader.read(&mut answer),
+    )
+    .await
+    .expect("answered while the body still trickles in")
+    .unwrap();
+    let elapsed = sent.elapsed();
+    trickle.abort();
+    (
+        String::from_utf8_lossy(&answer[..read]).into_owned(),
+        elapsed,
+    )
+}
+
 #[cfg(feature = "tracing")]
 pub mod logs;
 pub mod redis;
