@@ -373,6 +373,31 @@ async fn request_bodies_and_depends_on_are_bounded(backend: Backend) {
     assert_eq!(users.runs(), 0);
 }
 
+async fn a_keyed_body_that_trickles_in_is_408_and_does_not_run(backend: Backend) {
+    // RFC 9110 §15.5.9: a body that does not arrive in time is the client's
+    // slowness (408), and the request never ran, so its key is free again.
+    let deadline = Duration::from_secs(2);
+    let (addr, users) = serve(backend.layer().body_timeout(deadline)).await;
+    let head = b"POST /users HTTP/1.1\r\nhost: test\r\nauthorization: Bearer alice\r\n\
+        idempotency-key: \"slow\"\r\ncontent-type: application/json\r\n\
+        content-length: 1000\r\n\r\n{";
+    let (answer, elapsed) = support::trickle(addr, head, Duration::from_secs(30)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"code\":\"BODY_TIMEOUT\""), "{answer}");
+    assert!(elapsed >= deadline && elapsed < deadline * 3, "{elapsed:?}");
+    assert_eq!(users.runs(), 0);
+    let retried = create(addr, "slow", "ada@example.com", &[]).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text());
+    assert_eq!(users.runs(), 1);
+}
+
 /// One test per rule and store.
 macro_rules! for_each_store {
     ($($rule:ident),* $(,)?) => {
@@ -410,6 +435,7 @@ for_each_store!(
     an_unknown_or_expired_key_is_422_naming_it,
     an_answer_too_large_to_keep_follows_the_policy,
     request_bodies_and_depends_on_are_bounded,
+    a_keyed_body_that_trickles_in_is_408_and_does_not_run,
 );
 
 /// A store that is down: every operation fails at once, or never answers.
@@ -488,6 +514,59 @@ async fn a_store_that_fails_follows_the_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_never_answers_is_bounded_by_the_store_timeout() {
     a_store_that_is_down_follows_the_policy(IdempotencyLayer::new().store(Broken::Hanging)).await;
+}
+
+/// A claim whose lease lapsed can be taken by another request; the first
+/// request's late answer then neither overwrites the new claim nor frees
+/// it (its fencing token is no longer the key's), and the new claim's answer
+/// is kept.
+async fn a_late_writer_cannot_overwrite_a_newer_claim(store: impl Store) {
+    let fingerprint = Fingerprint::from_bytes([7; 32]);
+    let claim = |lease| store.claim("k", &fingerprint, lease);
+    let Claim::Claimed(old) = claim(Duration::from_millis(100)).await.unwrap() else {
+        panic!("a fresh key is free");
+    };
+    assert!(matches!(
+        claim(Duration::from_secs(30)).await.unwrap(),
+        Claim::Taken(Slot::Running { .. })
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Claim::Claimed(new) = claim(Duration::from_secs(30)).await.unwrap() else {
+        panic!("a lapsed lease frees the key");
+    };
+    assert_ne!(old, new);
+    let expiry = Duration::from_secs(60);
+    let late = StoredAnswer::new(StatusCode::CREATED, Vec::new(), "late".into());
+    assert!(!store.complete("k", &old, &late, expiry).await.unwrap());
+    store.release("k", &old).await.unwrap();
+    assert!(matches!(
+        store.get("k").await.unwrap(),
+        Some(Slot::Running { token, .. }) if token == new
+    ));
+    let own = StoredAnswer::new(StatusCode::CREATED, Vec::new(), "own".into());
+    assert!(store.complete("k", &new, &own, expiry).await.unwrap());
+    match store.get("k").await.unwrap() {
+        Some(Slot::Completed { answer, .. }) => assert_eq!(answer, own),
+        other => panic!("the new claim's answer is kept: {other:?}"),
+    }
+}
+
+mod fencing {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory() {
+        let store = tower_failed_dependency::store::MemoryStore::new();
+        a_late_writer_cannot_overwrite_a_newer_claim(store).await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis() {
+        let server = RedisServer::start();
+        let store = tower_failed_dependency::store::RedisStore::new(&server.url()).unwrap();
+        a_late_writer_cannot_overwrite_a_newer_claim(store).await;
+    }
 }
 
 #[cfg(feature = "redis")]
