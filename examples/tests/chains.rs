@@ -30,14 +30,20 @@ struct Server {
 
 impl Server {
     /// Starts one on Redis at `url` and waits (at most 20 s) for its address.
+    /// The guard owns the process from the moment it is spawned, so that a
+    /// server that answers late or oddly is stopped by the panic's unwinding.
     fn start(url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chains_server"))
+        let child = Command::new(env!("CARGO_BIN_EXE_chains_server"))
             .env("REDIS_URL", url)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the chains_server binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let stdout = server.child.stdout.take().expect("piped stdout");
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -47,12 +53,12 @@ impl Server {
         let line = receiver
             .recv_timeout(Duration::from_secs(20))
             .expect("the server says where it listens within 20 s");
-        let addr = line
+        server.addr = line
             .trim()
             .strip_prefix("listening on ")
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        Self { child, addr }
+        server
     }
 }
 
