@@ -11,7 +11,9 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 thread_local! {
+    // With timers: the batch and keyed requests bound their reads in time.
     static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("a current-thread runtime");
 }
