@@ -1,21 +1,26 @@
 //! What a problem answer needs of the request's `Accept`, kept from the
 //! call until a problem is rendered (often never).
 
-use http::header::ACCEPT;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
+#[cfg(feature = "xml")]
+use http::{header::ACCEPT, HeaderValue};
 
+#[cfg(feature = "xml")]
 use super::media::MAX_ACCEPT_FIELDS;
 
 /// The request's `Accept`, as far as the form of a problem goes: cheap
 /// clones of its fields (their bytes are shared, not copied), read only
 /// when a problem is rendered, so that what `Accept` holds costs a passing
-/// request the same whatever it is. At most [`MAX_ACCEPT_FIELDS`] fields are
-/// kept. Without the `xml` feature there is one form and nothing is kept.
+/// request the same whatever it is. At most `MAX_ACCEPT_FIELDS` fields are
+/// kept. Without the `xml` feature there is one form, nothing is kept and
+/// the type is empty, so that it costs a passing request nothing to carry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Accept {
+    #[cfg(feature = "xml")]
     kept: Kept,
 }
 
+#[cfg(feature = "xml")]
 #[derive(Debug, Clone, Default)]
 enum Kept {
     #[default]
@@ -32,10 +37,8 @@ impl Accept {
     pub(crate) const NEGOTIATES: bool = cfg!(feature = "xml");
 
     /// What `headers` say.
+    #[cfg(feature = "xml")]
     pub(crate) fn of(headers: &HeaderMap) -> Self {
-        if !Self::NEGOTIATES {
-            return Self::default();
-        }
         let mut values = headers.get_all(ACCEPT).iter();
         let kept = match (values.next(), values.next()) {
             (None, _) => Kept::Absent,
@@ -45,22 +48,26 @@ impl Accept {
         Self { kept }
     }
 
-    /// Whether the client prefers the XML form.
-    pub(crate) fn prefers_xml(&self) -> bool {
-        match &self.kept {
-            Kept::Absent => false,
-            Kept::One(value) => prefers_xml(std::slice::from_ref(value)),
-            Kept::Two(values) => prefers_xml(values),
-        }
+    /// What `headers` say: nothing that matters, with one form.
+    #[cfg(not(feature = "xml"))]
+    pub(crate) fn of(_headers: &HeaderMap) -> Self {
+        Self {}
     }
-}
 
-#[cfg(feature = "xml")]
-fn prefers_xml<'a>(values: impl IntoIterator<Item = &'a HeaderValue> + Copy) -> bool {
-    super::negotiate::ProblemFormat::from_values(values) == super::negotiate::ProblemFormat::Xml
-}
+    /// Whether the client prefers the XML form.
+    #[cfg(feature = "xml")]
+    pub(crate) fn prefers_xml(&self) -> bool {
+        let values: &[HeaderValue] = match &self.kept {
+            Kept::Absent => return false,
+            Kept::One(value) => std::slice::from_ref(value),
+            Kept::Two(values) => values,
+        };
+        super::negotiate::ProblemFormat::from_values(values) == super::negotiate::ProblemFormat::Xml
+    }
 
-#[cfg(not(feature = "xml"))]
-fn prefers_xml<'a>(_values: impl IntoIterator<Item = &'a HeaderValue> + Copy) -> bool {
-    false
+    /// Whether the client prefers the XML form: there is none.
+    #[cfg(not(feature = "xml"))]
+    pub(crate) fn prefers_xml(&self) -> bool {
+        false
+    }
 }

@@ -17,6 +17,7 @@ pub(crate) fn media_type(content_type: &HeaderValue) -> Option<&str> {
 
 /// The most `Accept` fields read to choose a problem's form; later ones are
 /// not. Clients send one; a proxy may add another.
+#[cfg_attr(not(feature = "xml"), allow(dead_code))]
 pub(crate) const MAX_ACCEPT_FIELDS: usize = 2;
 
 /// The most media ranges of those fields read; later ones are not.
