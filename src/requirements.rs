@@ -5,10 +5,10 @@
 use http::{Extensions, HeaderMap, HeaderName, Method, Response, StatusCode, Uri};
 
 use crate::body::ResponseBody;
-use crate::outcome::{Dependencies, Failure, Name, Outcome};
+use crate::outcome::{same_name, Dependencies, Failure, Name, Outcome};
 use crate::policy::{
-    events, rendered_here, sanitized, send, send_over, trace_id_of, DependencyError, Guard,
-    Incident, ReplyTo, RequestParts, StatusPolicy, X_REQUEST_ID,
+    events, ids_of, rendered_here, send, send_over, DependencyError, Guard, Incident, ReplyTo,
+    RequestParts, StatusPolicy, X_REQUEST_ID,
 };
 use crate::problem::Accept;
 
@@ -49,8 +49,18 @@ impl Requirements {
     }
 
     fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
-        let mut hint = 0;
-        self.required.iter().find_map(|name| {
+        // Requirements are usually recorded in the order they are required:
+        // walk both together while each required name is the recorded one
+        // at the same place and succeeded, then look the rest up.
+        let entries = record.map_or(&[][..], Dependencies::entries);
+        let in_step = self
+            .required
+            .iter()
+            .zip(entries)
+            .take_while(|(name, (known, outcome))| same_name(known, name) && outcome.is_success())
+            .count();
+        let mut hint = in_step;
+        self.required[in_step..].iter().find_map(|name| {
             match record.and_then(|record| record.find_from(hint, name)) {
                 Some((at, Outcome::Succeeded)) => {
                     hint = at + 1;
@@ -93,9 +103,8 @@ impl Requirements {
             return Ok(());
         };
         let request = RequestParts::new(method, uri, headers, extensions);
-        let trace_id = trace_id_of(&self.policy, headers);
+        let (request_id, trace_id) = ids_of(headers, &self.request_id_header, &self.policy);
         let trace_id = trace_id.as_ref().map(|id| id.as_str());
-        let request_id = sanitized(headers, &self.request_id_header);
         let incident = |dependency, failure, event| Incident {
             record,
             request_id,

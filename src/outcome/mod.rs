@@ -34,3 +34,4 @@ pub use self::record::{Dependencies, Iter, Name, Outcome};
 
 #[cfg(any(feature = "checks", feature = "batch", feature = "catch-panic"))]
 pub(crate) use self::panicked::Panicked;
+pub(crate) use self::record::same_name;

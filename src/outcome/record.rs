@@ -65,6 +65,10 @@ impl Outcome {
 #[derive(Debug, Clone, Default)]
 pub struct Dependencies {
     entries: SmallVec<[(Name, Outcome); Dependencies::INLINE]>,
+    /// One bit for each name recorded ([`bit`]): a name whose bit is clear
+    /// was never recorded, so recording it needs no search for an earlier
+    /// outcome to replace.
+    seen: u64,
 }
 
 impl Dependencies {
@@ -101,15 +105,25 @@ impl Dependencies {
     /// Records any outcome for `name`.
     pub fn record(&mut self, name: impl Into<Name>, outcome: Outcome) -> &mut Self {
         let name = name.into();
-        match self
-            .entries
-            .iter_mut()
-            .find(|(known, _)| same(known, &name))
-        {
+        let bit = bit(&name);
+        let earlier = if self.seen & bit == 0 {
+            None
+        } else {
+            self.entries
+                .iter_mut()
+                .find(|(known, _)| same_name(known, &name))
+        };
+        match earlier {
             Some((_, slot)) => *slot = outcome,
             None => self.entries.push((name, outcome)),
         }
+        self.seen |= bit;
         self
+    }
+
+    /// The names and outcomes, in recording order.
+    pub(crate) fn entries(&self) -> &[(Name, Outcome)] {
+        &self.entries
     }
 
     /// The outcome recorded for `name`, if any.
@@ -123,13 +137,13 @@ impl Dependencies {
     /// after the previous match and mostly hits at once.
     pub(crate) fn find_from(&self, hint: usize, name: &str) -> Option<(usize, &Outcome)> {
         if let Some((known, outcome)) = self.entries.get(hint) {
-            if same(known, name) {
+            if same_name(known, name) {
                 return Some((hint, outcome));
             }
         }
         self.entries
             .iter()
-            .position(|(known, _)| same(known, name))
+            .position(|(known, _)| same_name(known, name))
             .map(|at| (at, &self.entries[at].1))
     }
 
@@ -186,8 +200,22 @@ impl Dependencies {
 
 /// Name equality, with a shortcut for the common case of the same static
 /// string on both sides.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
     (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
+/// The bit of `name` in [`Dependencies::seen`], from its length and its
+/// first and last bytes: names of a record rarely share all three, so a
+/// new name is almost always recorded without a search.
+fn bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let (first, last) = match bytes {
+        [] => (0, 0),
+        [first, .., last] => (*first, *last),
+        [only] => (*only, *only),
+    };
+    let mix = bytes.len() ^ (usize::from(first) << 2) ^ (usize::from(last) << 4);
+    1 << (mix % 64)
 }
 
 impl<'a> IntoIterator for &'a Dependencies {
@@ -284,6 +312,24 @@ mod tests {
         assert_eq!(record.find_from(7, "a").map(|(at, _)| at), Some(0));
         assert!(record.find_from(0, "bb").is_none());
         assert!(record.get(&String::from("c")).is_some());
+    }
+
+    #[test]
+    fn a_name_recorded_again_is_replaced_whatever_shares_its_bit() {
+        // Some of these names share a bit: then the search decides. An
+        // owned spelling is the same name as the static one.
+        let mut record = Dependencies::new();
+        let names = ["ab", "a", "b", "ba", "abab", "axb", ""];
+        for name in names {
+            record.record_failure(name, Failure::timeout());
+        }
+        for name in names {
+            record.record_success(String::from(name));
+        }
+        assert_eq!(record.len(), names.len());
+        assert!(record.iter().all(|(_, outcome)| outcome.is_success()));
+        let recorded: Vec<_> = record.iter().map(|(name, _)| name).collect();
+        assert_eq!(recorded, names);
     }
 
     #[test]
