@@ -23,7 +23,7 @@ use super::target::{Root, Target};
 use crate::body::{RequestBody, ResponseBody};
 use crate::collect::{collect, Unread};
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
-use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
+use crate::policy::{ids_of, send, Incident, RequestParts, TraceId};
 use crate::problem::{to_json, Accept, Serialized};
 use crate::schedule::{Blocker, Earlier, Ended, Schedule, StepFuture, Steps};
 
@@ -123,9 +123,11 @@ struct Outer<'a> {
 
 impl<'a> Outer<'a> {
     fn of(head: &'a Head, config: &Config) -> Self {
+        let (request_id, trace_id) =
+            ids_of(&head.headers, &config.request_id_header, &config.policy);
         Self {
-            request_id: sanitized(&head.headers, &config.request_id_header),
-            trace_id: trace_id_of(&config.policy, &head.headers),
+            request_id,
+            trace_id,
             accept: Accept::of(&head.headers),
             request: RequestParts::new(&head.method, &head.uri, &head.headers, &head.extensions),
         }

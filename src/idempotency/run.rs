@@ -25,7 +25,7 @@ use super::verdict::Verdict;
 use crate::body::{RequestBody, ResponseBody};
 use crate::collect::{collect, Unread};
 use crate::outcome::{BoxError, Cause, Dependencies, Failure};
-use crate::policy::{sanitized, send, trace_id_of, Incident, RequestParts, TraceId};
+use crate::policy::{ids_of, send, Incident, RequestParts, TraceId};
 use crate::problem::{is_problem_json, Accept};
 use crate::requirements::Requirements;
 use crate::store::{Claim, Slot, StoreError, StoreFuture, StoredAnswer, Token};
@@ -63,10 +63,15 @@ pub(super) struct Reply {
 impl Reply {
     pub(super) fn of(headers: &HeaderMap, config: &Config) -> Self {
         let requirements = &config.requirements;
+        let (request_id, trace_id) = ids_of(
+            headers,
+            &requirements.request_id_header,
+            &requirements.policy,
+        );
         Self {
             accept: Accept::of(headers),
-            request_id: sanitized(headers, &requirements.request_id_header).map(str::to_owned),
-            trace_id: trace_id_of(&requirements.policy, headers),
+            request_id: request_id.map(str::to_owned),
+            trace_id,
         }
     }
 }

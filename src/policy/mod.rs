@@ -59,9 +59,9 @@ pub use self::status::{Guard, StatusPolicy};
 
 pub(crate) use self::incident::Incident;
 pub(crate) use self::render::{rendered_here, send, send_over, Unanswered};
-pub(crate) use self::reply::{trace_id_of, ReplyTo};
+pub(crate) use self::reply::{ids_of, ReplyTo};
 #[cfg_attr(not(feature = "gateway"), allow(unused_imports))]
 pub(crate) use self::request_id::sanitized_value;
-pub(crate) use self::request_id::{sanitized, X_REQUEST_ID};
+pub(crate) use self::request_id::X_REQUEST_ID;
 #[cfg_attr(not(feature = "batch"), allow(unused_imports))]
 pub(crate) use self::trace_id::TraceId;

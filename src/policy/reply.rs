@@ -35,10 +35,12 @@ impl ReplyTo {
         policy: &StatusPolicy,
     ) -> Self {
         let headers = request.headers();
+        let traceparent = policy.trace_id_member().map(|_| &TRACEPARENT);
+        let (request_id, traceparent) = find_both(headers, request_id_header, traceparent);
         Self {
-            request_id: headers.get(request_id_header).cloned(),
+            request_id: request_id.cloned(),
             accept: Accept::of(headers),
-            traceparent: traceparent(policy, headers).cloned(),
+            traceparent: traceparent.cloned(),
             request: policy
                 .hook_reads_request()
                 .then(|| Box::new(KeptRequest::of(request))),
@@ -80,17 +82,83 @@ impl ReplyTo {
     }
 }
 
-/// The trace id of a problem `policy` writes in answer to a request whose
-/// headers are `headers`, read at once; none when the policy writes none.
-pub(crate) fn trace_id_of(policy: &StatusPolicy, headers: &HeaderMap) -> Option<TraceId> {
-    policy
+/// The request id (when safe to echo) and the trace id (when `policy`
+/// writes one) of a problem answering a request whose headers are
+/// `headers`, read at once, with the request id read from
+/// `request_id_header`.
+pub(crate) fn ids_of<'h>(
+    headers: &'h HeaderMap,
+    request_id_header: &HeaderName,
+    policy: &StatusPolicy,
+) -> (Option<&'h str>, Option<TraceId>) {
+    let traceparent = policy.trace_id_member().map(|_| &TRACEPARENT);
+    let (request_id, traceparent) = find_both(headers, request_id_header, traceparent);
+    let trace_id = policy
         .trace_id_member()
-        .and_then(|_| TraceId::find(headers.get(&TRACEPARENT)))
+        .and_then(|_| TraceId::find(traceparent));
+    (request_id.and_then(sanitized_value), trace_id)
 }
 
-/// The request's `traceparent`, when `policy` writes trace ids.
-fn traceparent<'h>(policy: &StatusPolicy, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
-    policy
-        .trace_id_member()
-        .and_then(|_| headers.get(&TRACEPARENT))
+/// Header maps of at most this many values are searched for the names a
+/// reply keeps in one pass over them, which costs a request with a few
+/// headers less than looking each name up by its hash; larger maps are
+/// looked up, so that the cost stays bounded whatever the request sent.
+const SCANNED: usize = 16;
+
+/// The first values of `first` and of `second` (when given) in `headers`.
+fn find_both<'h>(
+    headers: &'h HeaderMap,
+    first: &HeaderName,
+    second: Option<&HeaderName>,
+) -> (Option<&'h HeaderValue>, Option<&'h HeaderValue>) {
+    if headers.len() > SCANNED {
+        return (
+            headers.get(first),
+            second.and_then(|name| headers.get(name)),
+        );
+    }
+    let (mut found_first, mut found_second) = (None, None);
+    for (name, value) in headers {
+        if found_first.is_none() && name == first {
+            found_first = Some(value);
+        }
+        if found_second.is_none() && second == Some(name) {
+            found_second = Some(value);
+        }
+    }
+    (found_first, found_second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_names_are_found_by_a_scan_or_a_lookup() {
+        let request_id = HeaderName::from_static("x-request-id");
+        for others in [0, 3, SCANNED, SCANNED * 2] {
+            let mut headers = HeaderMap::new();
+            for n in 0..others {
+                let name = HeaderName::try_from(format!("x-other-{n}")).unwrap();
+                headers.append(name, HeaderValue::from_static("o"));
+            }
+            assert_eq!(
+                find_both(&headers, &request_id, Some(&TRACEPARENT)),
+                (None, None)
+            );
+            headers.append(&request_id, HeaderValue::from_static("first"));
+            headers.append(&request_id, HeaderValue::from_static("second"));
+            headers.append(&TRACEPARENT, HeaderValue::from_static("t"));
+            let (id, trace) = find_both(&headers, &request_id, Some(&TRACEPARENT));
+            assert_eq!(id.unwrap(), "first", "{others} others");
+            assert_eq!(trace.unwrap(), "t", "{others} others");
+            assert_eq!(find_both(&headers, &request_id, None).1, None);
+            // One header named for both: each finds it.
+            let (id, trace) = find_both(&headers, &TRACEPARENT, Some(&TRACEPARENT));
+            assert_eq!(
+                (id.unwrap().as_bytes(), trace.unwrap().as_bytes()),
+                (&b"t"[..], &b"t"[..])
+            );
+        }
+    }
 }
