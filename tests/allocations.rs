@@ -304,9 +304,11 @@ fn recording_a_refusal_and_answering_it_allocates_at_most_three_times_over_bare(
     assert_eq!(reallocs, 0);
 }
 
-/// One check that succeeds at once allocates twice over the bare service:
-/// its boxed future (with its timer) and the shared request head. The
-/// schedule's state and the record are kept inline.
+/// One check that succeeds at once allocates twice over the bare service
+/// when its record is the request's first extension: its boxed future (with
+/// its timer) and the shared request head. The schedule's state and the
+/// record's outcomes are kept inline. Beside an earlier layer's extension,
+/// the record needs a box of its own in the map: three.
 #[cfg(feature = "checks")]
 #[test]
 fn one_check_allocates_at_most_twice_over_bare() {
@@ -340,5 +342,17 @@ fn one_check_allocates_at_most_twice_over_bare() {
     assert!(
         allocs <= bare_allocs + 2,
         "{allocs} allocations against {bare_allocs} bare"
+    );
+
+    let third = bare_request();
+    let (response, beside_marker, _) = counted(|| {
+        let mut request = third;
+        request.extensions_mut().insert(Marker(1));
+        call(&mut checked, request, &mut cx)
+    });
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        beside_marker <= bare_allocs + 3,
+        "{beside_marker} allocations beside a marker against {bare_allocs} bare"
     );
 }
