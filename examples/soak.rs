@@ -1,7 +1,9 @@
 //! A bounded soak of the whole stack: the crate's layers as the showcase
 //! stacks them among tower-http's (every error a problem, panics caught,
-//! CORS, request ids, a timeout), `DependencyLayer`s, `IdempotencyLayer` with
-//! its in-memory store, and `BatchLayer` around everything; a driver that
+//! CORS, request ids, a timeout), `DependencyLayer`s (one running a check of
+//! its own), `CatchErrorLayer` over a failing upstream call, problems in
+//! JSON and XML, `IdempotencyLayer` with its in-memory store, and
+//! `BatchLayer` around everything; a driver that
 //! sends a mixed load over loopback, checks every answer and the server's
 //! resident memory. `scripts/soak.sh` runs both; by hand:
 //!
@@ -29,8 +31,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use tower::Layer;
+use tower::{service_fn, Layer, ServiceBuilder};
 use tower_failed_dependency::batch::BatchLayer;
+use tower_failed_dependency::catch_error::CatchErrorLayer;
+use tower_failed_dependency::checks::RequestHead;
 use tower_failed_dependency::idempotency::IdempotencyLayer;
 use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 
@@ -79,6 +83,27 @@ fn app() -> tower_failed_dependency::batch::Batch<Router> {
             "/down",
             get(|| async { "never" }).route_layer(DependencyLayer::new().require("pricing")),
         )
+        .route(
+            "/checked",
+            get(|| async { "never" }).route_layer(
+                DependencyLayer::new()
+                    .check("stock", |_: RequestHead| async {
+                        Err::<(), _>(Failure::rejected(StatusCode::CONFLICT))
+                    })
+                    .build()
+                    .expect("one check"),
+            ),
+        )
+        .route_service(
+            "/upstream",
+            ServiceBuilder::new()
+                .layer(CatchErrorLayer::new("pricing"))
+                .service(service_fn(|_: Request| async {
+                    Err::<http::Response<String>, _>(std::io::Error::from(
+                        std::io::ErrorKind::ConnectionRefused,
+                    ))
+                })),
+        )
         .layer(axum::middleware::map_request(record));
     // The users API behind IdempotencyLayer and its default memory store.
     let (users, _) = chains::app(IdempotencyLayer::new());
@@ -118,11 +143,14 @@ enum Kind {
     Create,
     TakenCreate,
     Dependent,
+    Checked,
+    Upstream,
+    Xml,
 }
 
 /// Each connection sends these in turn: a failed create before the request
 /// that depends on it.
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 14] = [
     Kind::Pass,
     Kind::Refused,
     Kind::Down,
@@ -134,6 +162,9 @@ const KINDS: [Kind; 11] = [
     Kind::Create,
     Kind::TakenCreate,
     Kind::Dependent,
+    Kind::Checked,
+    Kind::Upstream,
+    Kind::Xml,
 ];
 
 impl Kind {
@@ -181,6 +212,11 @@ impl Kind {
                 .header("content-type", "application/json")
                 .header("depends-on", format!("\"w{worker}-taken\""))
                 .body(json(json!({"display_name": "Taken"}))),
+            Kind::Checked => http::Request::get(uri("/checked")).body(empty),
+            Kind::Upstream => http::Request::get(uri("/upstream")).body(empty),
+            Kind::Xml => http::Request::get(uri("/refused"))
+                .header("accept", "application/problem+xml")
+                .body(empty),
         };
         request.expect("a valid request")
     }
@@ -235,6 +271,24 @@ impl Kind {
                         .as_str()
                         .is_some_and(|key| key.ends_with("-taken"))
                     && json()["dependency_status"] == 409
+            }
+            Kind::Checked => {
+                status == StatusCode::FAILED_DEPENDENCY
+                    && json()["dependency"] == "stock"
+                    && json()["dependency_status"] == 409
+            }
+            Kind::Upstream => {
+                status == StatusCode::SERVICE_UNAVAILABLE
+                    && problem()
+                    && json()["dependency"] == "pricing"
+            }
+            Kind::Xml => {
+                let text = String::from_utf8_lossy(body);
+                status == StatusCode::FAILED_DEPENDENCY
+                    && headers
+                        .get("content-type")
+                        .is_some_and(|v| v == "application/problem+xml")
+                    && text.contains("<dependency>inventory</dependency>")
             }
         }
     }
