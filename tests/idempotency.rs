@@ -398,6 +398,109 @@ async fn a_keyed_body_that_trickles_in_is_408_and_does_not_run(backend: Backend)
     assert_eq!(users.runs(), 1);
 }
 
+async fn a_dependent_of_a_server_error_answers_as_the_policy_maps_it(backend: Backend) {
+    // The module docs' table: an earlier 5xx is a
+    // dependency that was down, not a refusal of the client's chain, so the
+    // dependent is not a 424 but the 503 the policy maps it to.
+    let (addr, _) = serve(backend.layer()).await;
+    let earlier = create(addr, "k-down", "unavailable@example.com", &[]).await;
+    assert_eq!(earlier.status, StatusCode::SERVICE_UNAVAILABLE);
+    let dependent = rename(addr, "k-down").await;
+    let problem = dependent.assert_problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem["dependency"], "k-down");
+}
+
+async fn scope_header_names_and_methods_are_the_configured_ones(backend: Backend) {
+    use http::HeaderName;
+
+    // Keys scoped by a tenant header instead of the credentials, read from
+    // `x-key`, prerequisites named in `x-after`, and only PATCH guarded.
+    let layer = backend
+        .layer()
+        .scope(|request: &http::request::Parts| {
+            request
+                .headers
+                .get("x-tenant")
+                .map_or_else(Vec::new, |tenant| tenant.as_bytes().to_vec())
+        })
+        .key_header(HeaderName::from_static("x-key"))
+        .depends_on_header(HeaderName::from_static("x-after"))
+        .methods([Method::POST, Method::PATCH]);
+    let (addr, users) = serve(layer).await;
+    let post = |tenant: &'static str, who: (&'static str, &'static str)| async move {
+        let headers = [
+            who,
+            ("x-tenant", tenant),
+            ("x-key", "k1"),
+            ("content-type", "application/json"),
+        ];
+        send_body(
+            addr,
+            Method::POST,
+            "/users",
+            &headers,
+            email(&format!("{tenant}@example.com")),
+        )
+        .await
+    };
+    assert_eq!(post("acme", ALICE).await.status, StatusCode::CREATED);
+    // Bob of the same tenant shares its scope: his retry is a replay.
+    let replay = post("acme", BOB).await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    // Another tenant's k1 is another key.
+    assert_eq!(post("initech", ALICE).await.status, StatusCode::CREATED);
+    assert_eq!(users.runs(), 2);
+
+    let patch = |after: &'static str| async move {
+        let headers = [
+            ALICE,
+            ("x-tenant", "acme"),
+            ("x-after", after),
+            ("content-type", "application/json"),
+        ];
+        let body = json!({"display_name": "Ada"}).to_string();
+        send_body(
+            addr,
+            Method::PATCH,
+            "/users/acme@example.com",
+            &headers,
+            body,
+        )
+        .await
+    };
+    assert_eq!(patch("k1").await.status, StatusCode::OK);
+    let unknown = patch("k-nobody").await;
+    assert_eq!(
+        unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY)["dependency"],
+        "k-nobody"
+    );
+    // The default header names mean nothing here.
+    let headers = [
+        ALICE,
+        ("x-tenant", "acme"),
+        ("depends-on", "k-nobody"),
+        ("content-type", "application/json"),
+    ];
+    let body = json!({"display_name": "Ada"}).to_string();
+    let ignored = send_body(
+        addr,
+        Method::PATCH,
+        "/users/acme@example.com",
+        &headers,
+        body,
+    )
+    .await;
+    assert_eq!(ignored.status, StatusCode::OK);
+
+    // Methods: with only PUT guarded, a keyed POST runs every time.
+    let (addr, users) = serve(backend.layer().methods([Method::PUT])).await;
+    for _ in 0..2 {
+        let answer = create(addr, "k1", "bea@example.com", &[]).await;
+        assert!(answer.headers.get("idempotent-replayed").is_none());
+    }
+    assert_eq!(users.runs(), 2);
+}
+
 /// One test per rule and store.
 macro_rules! for_each_store {
     ($($rule:ident),* $(,)?) => {
@@ -436,6 +539,8 @@ for_each_store!(
     an_answer_too_large_to_keep_follows_the_policy,
     request_bodies_and_depends_on_are_bounded,
     a_keyed_body_that_trickles_in_is_408_and_does_not_run,
+    a_dependent_of_a_server_error_answers_as_the_policy_maps_it,
+    scope_header_names_and_methods_are_the_configured_ones,
 );
 
 /// A store that is down: every operation fails at once, or never answers.

@@ -55,15 +55,17 @@
 //! | the store is down | `idempotency_store` unavailable, the key skipped | 503 with `Retry-After` |
 //!
 //! An unknown key answers 422: the request names a prerequisite that this
-//! server cannot evaluate, an instruction it cannot process (SPEC's
-//! "well-formed, but its instructions cannot be processed"). Not 428: the
+//! server cannot evaluate, an instruction it cannot process (RFC 9110
+//! §15.5.21: the request is well-formed, but its instructions cannot be
+//! processed). Not 428: the
 //! precondition was sent, not missing. Not 412: that is for validators
 //! (`If-Match`) evaluated against the target resource. Not 404: the target
 //! exists. Not 424: nothing was attempted and refused.
 //!
 //! A keyed request refused because of a failed earlier request keeps that
-//! refusal as its answer (it stays the same until the earlier answer
-//! expires), so a chain of three names the first failure from the third.
+//! refusal as its answer, for the layer's expiry from when it was given,
+//! like any kept answer, so a chain of three names the first failure from
+//! the third.
 //! A refusal that may change (still running, unknown, store down) is not
 //! kept: the key is released for the retry.
 //!

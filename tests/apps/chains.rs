@@ -2,8 +2,9 @@
 //! its server binary (the multi-instance test) and the integration tests.
 //!
 //! - `POST /users` with `{"email"}`: 201 with the user, or a 409 problem
-//!   when the email is taken (`taken@example.com` always is). `?delay_ms=`
-//!   makes it take that long.
+//!   when the email is taken (`taken@example.com` always is), or a 503
+//!   problem with `Retry-After: 3` for `unavailable@example.com` (the
+//!   directory behind it is down). `?delay_ms=` makes it take that long.
 //! - `PATCH /users/{email}` with `{"display_name"}`: 200.
 //! - `POST /reports`: 200 with a body of `?kib=` KiB (default 128).
 //! - `GET /stats`: how many times the `POST` handlers ran in this process.
@@ -69,6 +70,15 @@ async fn create(
     let run = users.runs.fetch_add(1, Ordering::SeqCst) + 1;
     if let Some(ms) = delay.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if user.email == "unavailable@example.com" {
+        let problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_detail("The user directory is down.");
+        let mut response = Response::from(problem).map(axum::body::Body::new);
+        response
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("3"));
+        return response;
     }
     let new = user.email != "taken@example.com"
         && users
