@@ -118,7 +118,13 @@ fn app() -> (Router, Log) {
                 )
             }),
         )
-        .route("/me", patch(|| async { StatusCode::NO_CONTENT }))
+        .route(
+            "/me",
+            patch(|State(log): State<Log>, request: Request| async move {
+                let _ = record(State(log), request).await;
+                StatusCode::NO_CONTENT
+            }),
+        )
         .route(
             "/users",
             get(|State(log): State<Log>, request: Request| async move {
@@ -201,15 +207,29 @@ async fn the_graph_documentation_batch_runs_as_documented() {
     assert_eq!(parts["3"]["body"]["error"]["code"], "Forbidden");
     assert_eq!(parts["4"]["status"], 204);
     assert_eq!(parts["5"]["status"], 200);
-    assert_eq!(parts["5"]["headers"]["Odata-Version"], "4.0");
+    assert_eq!(parts["5"]["headers"]["OData-Version"], "4.0");
     assert_eq!(parts["5"]["body"]["@odata.count"], 1);
-    let users = seen(&log);
-    assert_eq!(users.len(), 1);
+    let seen = seen(&log);
+    assert_eq!(seen.len(), 2);
+    let me = seen
+        .iter()
+        .find(|seen| seen.uri == "/me")
+        .expect("part 4 ran");
+    assert_eq!(me.method, Method::PATCH);
+    assert_eq!(me.headers["content-type"], "application/json");
     assert_eq!(
-        users[0].uri,
+        serde_json::from_slice::<Value>(&me.body).unwrap(),
+        json!({"city": "Redmond"})
+    );
+    let users = seen
+        .iter()
+        .find(|seen| seen.uri.starts_with("/users"))
+        .expect("part 5 ran");
+    assert_eq!(
+        users.uri,
         "/users?$select=id,displayName,userPrincipalName&$filter=city%20eq%20null&$count=true"
     );
-    assert_eq!(users[0].headers["consistencylevel"], "eventual");
+    assert_eq!(users.headers["consistencylevel"], "eventual");
 }
 
 #[tokio::test]

@@ -31,8 +31,9 @@ use http::HeaderName;
 #[non_exhaustive]
 pub enum Dialect {
     /// Microsoft Graph's: each word of a header name capitalised
-    /// (`Content-Type`, `Retry-After`), binary bodies in standard base64
-    /// with padding.
+    /// (`Content-Type`, `Retry-After`; `ETag`, `OData-Version` and
+    /// `WWW-Authenticate` as they are usually spelled), binary bodies in
+    /// standard base64 with padding.
     #[default]
     Graph,
     /// OData JSON 4.01's: header names in lower case, binary bodies in
@@ -47,6 +48,18 @@ impl Dialect {
             // `HeaderName` is lower case already.
             Self::OData => Cow::Borrowed(name.as_str()),
             Self::Graph => {
+                // Names whose usual spelling is not each word capitalised,
+                // as the Graph service itself writes them.
+                let usual = match name.as_str() {
+                    "etag" => Some("ETag"),
+                    "www-authenticate" => Some("WWW-Authenticate"),
+                    "odata-version" => Some("OData-Version"),
+                    "odata-entityid" => Some("OData-EntityId"),
+                    _ => None,
+                };
+                if let Some(usual) = usual {
+                    return Cow::Borrowed(usual);
+                }
                 let mut spelled = String::with_capacity(name.as_str().len());
                 let mut word_start = true;
                 for c in name.as_str().chars() {
@@ -82,10 +95,11 @@ mod tests {
         assert_eq!(Dialect::OData.header_name(&name), "content-type");
         let name = HeaderName::from_static("x-request-id");
         assert_eq!(Dialect::Graph.header_name(&name), "X-Request-Id");
-        assert_eq!(
-            Dialect::Graph.header_name(&HeaderName::from_static("etag")),
-            "Etag"
-        );
+        for (name, graph) in [("etag", "ETag"), ("odata-version", "OData-Version")] {
+            let name = HeaderName::from_static(name);
+            assert_eq!(Dialect::Graph.header_name(&name), graph);
+            assert_eq!(Dialect::OData.header_name(&name), name.as_str());
+        }
     }
 
     #[test]
