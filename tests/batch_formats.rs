@@ -728,19 +728,10 @@ async fn a_body_that_trickles_in_is_408_within_the_deadline() {
     let deadline = Duration::from_secs(2);
     let (addr, log) = serve_with(BatchLayer::new().body_timeout(deadline)).await;
     let head = b"POST /$batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{";
-    let (answer, elapsed) = support::trickle(addr, head, Duration::from_secs(30)).await;
-    assert!(
-        answer.starts_with("HTTP/1.1 408 Request Timeout"),
-        "{answer}"
-    );
-    assert!(
-        answer.contains("content-type: application/problem+json"),
-        "{answer}"
-    );
-    assert!(answer.contains("\"title\":\"Request Timeout\""), "{answer}");
-    // Answered at the deadline, with room for a loaded machine, long before
-    // the body would have been complete (1,000 s).
-    assert!(elapsed >= deadline && elapsed < deadline * 3, "{elapsed:?}");
+    // Answered at the deadline, long before the body would have been
+    // complete (1,000 s).
+    let answer = support::trickle(addr, head, Duration::from_secs(30)).await;
+    support::assert_timed_out(answer, deadline);
     assert!(seen(&log).is_empty());
 }
 

@@ -381,17 +381,9 @@ async fn a_keyed_body_that_trickles_in_is_408_and_does_not_run(backend: Backend)
     let head = b"POST /users HTTP/1.1\r\nhost: test\r\nauthorization: Bearer alice\r\n\
         idempotency-key: \"slow\"\r\ncontent-type: application/json\r\n\
         content-length: 1000\r\n\r\n{";
-    let (answer, elapsed) = support::trickle(addr, head, Duration::from_secs(30)).await;
-    assert!(
-        answer.starts_with("HTTP/1.1 408 Request Timeout"),
-        "{answer}"
-    );
-    assert!(
-        answer.contains("content-type: application/problem+json"),
-        "{answer}"
-    );
+    let answer = support::trickle(addr, head, Duration::from_secs(30)).await;
+    let answer = support::assert_timed_out(answer, deadline);
     assert!(answer.contains("\"code\":\"BODY_TIMEOUT\""), "{answer}");
-    assert!(elapsed >= deadline && elapsed < deadline * 3, "{elapsed:?}");
     assert_eq!(users.runs(), 0);
     let retried = create(addr, "slow", "ada@example.com", &[]).await;
     assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text());

@@ -159,6 +159,25 @@ pub async fn trickle(
     )
 }
 
+/// Asserts that a raw answer from [`trickle`] is a 408 problem given at
+/// the `deadline` (with room for a loaded machine); returns its text.
+pub fn assert_timed_out(
+    (answer, elapsed): (String, std::time::Duration),
+    deadline: std::time::Duration,
+) -> String {
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"title\":\"Request Timeout\""), "{answer}");
+    assert!(elapsed >= deadline && elapsed < deadline * 3, "{elapsed:?}");
+    answer
+}
+
 #[cfg(feature = "tracing")]
 pub mod logs;
 pub mod redis;
