@@ -13,7 +13,7 @@
 # are what the variant adds.
 #
 #   scripts/instructions.sh                      # N = 5000, features: checks,batch
-#   FEATURES=checks,batch,xml scripts/instructions.sh
+#   FEATURES=checks,batch,xml scripts/instructions.sh   # also: 98 Accept fields against one, at most 2x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-5000}
@@ -79,3 +79,21 @@ for line in "${variants[@]}"; do
         -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" \
         'BEGIN { printf "%-32s %12s %+10d %12s %+10g\n", name, "", d / parts, "", (a - ba) / parts }'
 done
+# What 98 Accept fields cost a pass against the same bytes in one field
+# (xml builds only): both over their own bare baseline, at most 2x.
+many="crate pass, 98 Accept fields"
+one="crate pass, 1 long Accept field"
+if [[ -n ${ins[$many]:-} && -n ${ins[$one]:-} ]]; then
+    over() { # variant
+        local line baseline
+        for line in "${variants[@]}"; do
+            IFS=$'\t' read -r name baseline _ <<<"$line"
+            [[ $name == "$1" ]] && echo $(( ${ins[$name]} - ${ins[$baseline]} ))
+        done
+    }
+    awk -v many="$(over "$many")" -v one="$(over "$one")" 'BEGIN {
+        ratio = many / one
+        printf "\n98 Accept fields against the same bytes in one: %+d / %+d instructions = %.2fx (at most 2x)\n", many, one, ratio
+        exit ratio > 2
+    }'
+fi
