@@ -497,9 +497,11 @@ async fn a_part_with_if_is_answered_424_and_not_run() {
 
 #[tokio::test]
 async fn depends_on_is_a_dependency_whatever_its_spelling_and_unknown_members_are_refused() {
-    // The Graph Python SDK writes `depends_on`: its dependents of a failed
-    // create must not run. Any other unknown member refuses the batch;
-    // instance annotations (`@`) are allowed.
+    // OData JSON 4.01 §19.1 defines a request object's members; the Graph
+    // Python SDK writes `depends_on`: its dependents of a failed create must
+    // not run (RFC 4918 §11.4: they answer 424). Any other unknown member
+    // refuses the batch; instance annotations (`@`, OData JSON §18) are
+    // allowed.
     let (addr, log) = serve().await;
     let parts = parts(
         &batch(
@@ -561,8 +563,9 @@ async fn depends_on_is_a_dependency_whatever_its_spelling_and_unknown_members_ar
 
 #[tokio::test]
 async fn absolute_urls_run_only_on_the_batchs_own_origin() {
-    // OData allows absolute urls; one of this service's origin is that path
-    // here, every other origin is refused, and nothing leaves the service.
+    // OData JSON 4.01 §19.1 allows absolute urls; one of this service's
+    // origin (RFC 6454: scheme, host and port) is that path here, every
+    // other origin is refused, and nothing leaves the service.
     let (addr, log) = serve().await;
     let parts = parts(
         &batch(
@@ -592,8 +595,10 @@ async fn absolute_urls_run_only_on_the_batchs_own_origin() {
 
 #[tokio::test]
 async fn a_batch_that_is_not_json_is_415_and_nothing_runs() {
-    // A cross-site form may post text/plain without a CORS preflight, with
-    // the user's cookies: such a batch must never run.
+    // OData JSON 4.01 §19: a JSON batch request is `application/json`;
+    // RFC 9110 §15.5.16: any other type is 415. A cross-site form may post
+    // text/plain without a CORS preflight (Fetch's CORS-safelisted request
+    // headers), with the user's cookies: such a batch must never run.
     let (addr, log) = serve().await;
     let body = json!({"requests": [{"id": "1", "method": "POST", "url": "/echo"}]}).to_string();
     for content_type in [
@@ -684,7 +689,9 @@ async fn a_part_answer_over_its_bound_is_a_500_that_says_nothing_of_why() {
 
 #[tokio::test]
 async fn a_batch_over_a_service_that_admits_one_request_at_a_time_answers() {
-    // The batch does not hold the readiness its own parts wait for.
+    // tower's `Service` contract: a `call` spends the readiness that
+    // `poll_ready` gave. The batch releases it before its parts run, so it
+    // does not hold the readiness its own parts wait for.
     let requests = json!({"requests": [
         {"id": "1", "method": "GET", "url": "/echo"},
         {"id": "2", "method": "GET", "url": "/echo"},
