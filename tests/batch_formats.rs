@@ -500,7 +500,7 @@ async fn depends_on_is_a_dependency_whatever_its_spelling_and_unknown_members_ar
     // OData JSON 4.01 §19.1 defines a request object's members; the Graph
     // Python SDK writes `depends_on`: its dependents of a failed create must
     // not run (RFC 4918 §11.4: they answer 424). Any other unknown member
-    // refuses the batch; instance annotations (`@`, OData JSON §18) are
+    // refuses the batch; OData's instance annotations (names with `@`) are
     // allowed.
     let (addr, log) = serve().await;
     let parts = parts(
