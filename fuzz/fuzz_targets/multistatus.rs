@@ -111,14 +111,17 @@ fn read_back(text: &str) -> String {
         .collect()
 }
 
+/// A status line with RFC 9110's phrase (the `http` crate keeps the older
+/// phrases of 413 and 422).
 fn status_line(status: StatusCode) -> String {
-    format!(
-        "HTTP/1.1 {} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
-    .trim_end()
-    .to_owned()
+    let phrase = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Some("Content Too Large"),
+        StatusCode::UNPROCESSABLE_ENTITY => Some("Unprocessable Content"),
+        _ => status.canonical_reason(),
+    };
+    format!("HTTP/1.1 {} {}", status.as_u16(), phrase.unwrap_or(""))
+        .trim_end()
+        .to_owned()
 }
 
 fn status(input: &mut Input<'_>) -> StatusCode {
