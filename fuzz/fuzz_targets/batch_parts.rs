@@ -703,10 +703,14 @@ fn answer(spec: &AnswerSpec) -> Response<Full<Bytes>> {
     response
 }
 
-/// A header name as the dialect spells it.
+/// A header name as the dialect spells it: Graph's capitalises each word,
+/// but for the names the Graph service spells otherwise.
 fn spelled(name: &str, dialect: Dialect) -> String {
     if dialect == Dialect::OData {
         return name.to_owned();
+    }
+    if name == "etag" {
+        return "ETag".to_owned();
     }
     name.split('-')
         .map(|word| {
