@@ -35,8 +35,8 @@ impl ReplyTo {
         policy: &StatusPolicy,
     ) -> Self {
         let headers = request.headers();
-        let traceparent = policy.trace_id_member().map(|_| &TRACEPARENT);
-        let (request_id, traceparent) = find_both(headers, request_id_header, traceparent);
+        let (request_id, traceparent) =
+            find_both(headers, request_id_header, traceparent_name(policy));
         Self {
             request_id: request_id.cloned(),
             accept: Accept::of(headers),
@@ -91,12 +91,15 @@ pub(crate) fn ids_of<'h>(
     request_id_header: &HeaderName,
     policy: &StatusPolicy,
 ) -> (Option<&'h str>, Option<TraceId>) {
-    let traceparent = policy.trace_id_member().map(|_| &TRACEPARENT);
-    let (request_id, traceparent) = find_both(headers, request_id_header, traceparent);
-    let trace_id = policy
-        .trace_id_member()
-        .and_then(|_| TraceId::find(traceparent));
+    let wanted = traceparent_name(policy);
+    let (request_id, traceparent) = find_both(headers, request_id_header, wanted);
+    let trace_id = wanted.and_then(|_| TraceId::find(traceparent));
     (request_id.and_then(sanitized_value), trace_id)
+}
+
+/// The header a trace id is read from, when `policy` writes one.
+fn traceparent_name(policy: &StatusPolicy) -> Option<&'static HeaderName> {
+    policy.trace_id_member().map(|_| &TRACEPARENT)
 }
 
 /// Header maps of at most this many values are searched for the names a
