@@ -12,6 +12,9 @@
 # extensions) and answers it, all counted; the differences to the baseline
 # are what the variant adds.
 #
+# The goals are in benches/targets.tsv: the script prints each row against
+# its goal and exits 1 when one is missed.
+#
 #   scripts/instructions.sh                      # N = 5000, features: checks,batch
 #   FEATURES=checks,batch,xml scripts/instructions.sh   # also: 98 Accept fields against one, at most 2x
 set -euo pipefail
@@ -52,7 +55,7 @@ allocations() { # variant
 
 # name, baseline and requests per run of every variant of this build.
 mapfile -t variants < <(LIST=1 "$bench")
-declare -A ins allocs
+declare -A ins allocs over_ins over_allocs
 
 echo "per request (callgrind, N=$N, features $FEATURES): request built, earlier layer and answer all counted"
 echo
@@ -64,6 +67,8 @@ for line in "${variants[@]}"; do
     if [[ $name == "$baseline" && $parts != 1 ]]; then
         echo "-- per run of $parts requests; \"over\" is over \"$baseline\":"
     fi
+    over_ins[$name]=$(( ${ins[$name]} - ${ins[$baseline]} ))
+    over_allocs[$name]=$(awk -v a="${allocs[$name]}" -v b="${allocs[$baseline]}" 'BEGIN { print a - b }')
     awk -v name="$name" -v i="${ins[$name]}" -v bi="${ins[$baseline]}" \
         -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" -v base="$([[ $name == "$baseline" ]] && echo 1)" \
         'BEGIN {
@@ -75,10 +80,34 @@ done
 for line in "${variants[@]}"; do
     IFS=$'\t' read -r name baseline parts <<<"$line"
     [[ $name != "$baseline" && $parts != 1 ]] || continue
-    awk -v name="$name, per part" -v d="$(( ${ins[$name]} - ${ins[$baseline]} ))" -v parts="$parts" \
-        -v a="${allocs[$name]}" -v ba="${allocs[$baseline]}" \
-        'BEGIN { printf "%-32s %12s %+10d %12s %+10g\n", name, "", d / parts, "", (a - ba) / parts }'
+    over_ins["$name, per part"]=$(( (${ins[$name]} - ${ins[$baseline]}) / parts ))
+    over_allocs["$name, per part"]=$(awk -v a="${allocs[$name]}" -v b="${allocs[$baseline]}" -v p="$parts" 'BEGIN { print (a - b) / p }')
+    printf '%-32s %12s %+10d %12s %+10g\n' "$name, per part" "" "${over_ins["$name, per part"]}" "" "${over_allocs["$name, per part"]}"
 done
+
+# Every goal of benches/targets.tsv whose variant this build measured.
+echo
+echo "goals (benches/targets.tsv), over the baseline:"
+missed=0
+while IFS=$'\t' read -r name limit alloc_limit; do
+    [[ -z $name || $name == \#* ]] && continue
+    [[ -n ${over_ins[$name]:-} ]] || { printf '%-32s not measured by this build\n' "$name"; continue; }
+    if [[ $limit =~ ^([0-9.]+)x\ (.+)$ ]]; then
+        reference=${BASH_REMATCH[2]}
+        [[ -n ${over_ins[$reference]:-} ]] || { echo "targets.tsv: unknown reference '$reference'" >&2; exit 2; }
+        goal=$(awk -v f="${BASH_REMATCH[1]}" -v r="${over_ins[$reference]}" 'BEGIN { printf "%d", f * r }')
+        spelled="<= $limit (+$goal)"
+    else
+        goal=$limit
+        spelled="<= +$goal"
+    fi
+    verdict=$(awk -v i="${over_ins[$name]}" -v g="$goal" -v a="${over_allocs[$name]}" -v ga="$alloc_limit" \
+        'BEGIN { print (i <= g && a <= ga) ? "met" : "MISSED" }')
+    [[ $verdict == met ]] || missed=$((missed + 1))
+    printf '%-32s %+10d %-34s %+8g <= %-4s %s\n' "$name" "${over_ins[$name]}" "$spelled" "${over_allocs[$name]}" "$alloc_limit" "$verdict"
+done < benches/targets.tsv
+status=0
+(( missed == 0 )) || { echo "$missed goal(s) missed"; status=1; }
 # What 98 Accept fields cost a pass against the same bytes in one field
 # (xml builds only): both over their own bare baseline, at most 2x.
 many="crate pass, 98 Accept fields"
@@ -95,5 +124,6 @@ if [[ -n ${ins[$many]:-} && -n ${ins[$one]:-} ]]; then
         ratio = many / one
         printf "\n98 Accept fields against the same bytes in one: %+d / %+d instructions = %.2fx (at most 2x)\n", many, one, ratio
         exit ratio > 2
-    }'
+    }' || status=1
 fi
+exit $status

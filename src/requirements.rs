@@ -5,12 +5,12 @@
 use http::{Extensions, HeaderMap, HeaderName, Method, Response, StatusCode, Uri};
 
 use crate::body::ResponseBody;
-use crate::outcome::{same_name, Dependencies, Failure, Name, Outcome};
+use crate::outcome::{Dependencies, Failure, Name, Outcome};
 use crate::policy::{
     events, ids_of, rendered_here, send, send_over, DependencyError, Guard, Incident, ReplyTo,
     RequestParts, StatusPolicy, X_REQUEST_ID,
 };
-use crate::problem::Accept;
+use crate::problem::{Accept, Serialized};
 
 /// The names a middleware requires, in the order they are examined, and how
 /// it answers.
@@ -52,13 +52,7 @@ impl Requirements {
         // Requirements are usually recorded in the order they are required:
         // walk both together while each required name is the recorded one
         // at the same place and succeeded, then look the rest up.
-        let entries = record.map_or(&[][..], Dependencies::entries);
-        let in_step = self
-            .required
-            .iter()
-            .zip(entries)
-            .take_while(|(name, (known, outcome))| same_name(known, name) && outcome.is_success())
-            .count();
+        let in_step = record.map_or(0, |record| record.succeeded_in_step(&self.required));
         let mut hint = in_step;
         self.required[in_step..].iter().find_map(|name| {
             match record.and_then(|record| record.find_from(hint, name)) {
@@ -102,6 +96,30 @@ impl Requirements {
             }
             return Ok(());
         };
+        let serialized = self.refusal(unmet, record, method, uri, headers, extensions);
+        let mut reused = std::mem::take(extensions);
+        reused.clear();
+        Err(send(
+            serialized,
+            &Accept::of(headers),
+            reused,
+            ResponseBody::whole,
+        ))
+    }
+
+    /// The problem for a request whose first unmet requirement is `unmet`:
+    /// out of line, so that a passing request's path stays short.
+    #[cold]
+    #[inline(never)]
+    fn refusal(
+        &self,
+        unmet: Unmet<'_>,
+        record: Option<&Dependencies>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Serialized {
         let request = RequestParts::new(method, uri, headers, extensions);
         let (request_id, trace_id) = ids_of(headers, &self.request_id_header, &self.policy);
         let trace_id = trace_id.as_ref().map(|id| id.as_str());
@@ -113,7 +131,7 @@ impl Requirements {
             ..Incident::new(Some(dependency), failure, event)
         };
         let policy = &self.policy;
-        let serialized = match unmet {
+        match unmet {
             Unmet::Failed(name, failure) => {
                 policy.render(&incident(name, failure, events::PREREQUISITE_FAILED))
             }
@@ -134,11 +152,7 @@ impl Requirements {
                 &Failure::new(policy.unevaluated()),
                 events::UNEVALUATED,
             )),
-        };
-        let mut reused = std::mem::take(extensions);
-        reused.clear();
-        let accept = Accept::of(headers);
-        Err(send(serialized, &accept, reused, ResponseBody::whole))
+        }
     }
 
     /// The way out: renders a [`DependencyError`] the inner service answered
@@ -149,13 +163,25 @@ impl Requirements {
         reply_to: &ReplyTo,
     ) -> Response<ResponseBody<B>> {
         let extensions = response.extensions();
-        if rendered_here(extensions) {
+        // Most answers carry no extension, and few are a 424: the usual
+        // answer goes out after two cheap looks.
+        let answered = extensions.get::<DependencyError>().is_some()
+            || response.status() == StatusCode::FAILED_DEPENDENCY;
+        if !answered || rendered_here(extensions) {
             return response.map(ResponseBody::inner);
         }
+        self.answer(response, reply_to)
+    }
+
+    /// [`finish`](Self::finish) for an answer that is a `DependencyError`
+    /// or a 424 not rendered here: out of line, as a refusal is.
+    #[cold]
+    #[inline(never)]
+    fn answer<B>(&self, response: Response<B>, reply_to: &ReplyTo) -> Response<ResponseBody<B>> {
         let answering = |incident| reply_to.render(&self.policy, incident, true);
-        let serialized = if let Some(error) = extensions.get::<DependencyError>() {
+        let serialized = if let Some(error) = response.extensions().get::<DependencyError>() {
             answering(error.incident())
-        } else if response.status() == StatusCode::FAILED_DEPENDENCY {
+        } else {
             match self.policy.guard() {
                 Guard::Enforce => answering(Incident::new(
                     None,
@@ -167,8 +193,6 @@ impl Requirements {
                     return response.map(ResponseBody::inner);
                 }
             }
-        } else {
-            return response.map(ResponseBody::inner);
         };
         // The inner response's body is replaced; its headers (but for those
         // that describe the body) and its extensions (with the typed error,

@@ -24,14 +24,15 @@
 mod cause;
 mod classify;
 mod failure;
+mod name;
 #[cfg(any(feature = "checks", feature = "batch", feature = "catch-panic"))]
 mod panicked;
 mod record;
 
 pub use self::cause::Cause;
 pub use self::failure::{BoxError, Failure, FailureKind, FieldError};
-pub use self::record::{Dependencies, Iter, Name, Outcome};
+pub use self::name::Name;
+pub use self::record::{Dependencies, Iter, Outcome};
 
 #[cfg(any(feature = "checks", feature = "batch", feature = "catch-panic"))]
 pub(crate) use self::panicked::Panicked;
-pub(crate) use self::record::same_name;

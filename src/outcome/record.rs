@@ -24,14 +24,10 @@
 //! assert_eq!(failure.dependency_status(), Some(StatusCode::CONFLICT));
 //! ```
 
-use std::borrow::Cow;
-
 use smallvec::SmallVec;
 
 use super::failure::Failure;
-
-/// The name of a prerequisite: a static string (no allocation) or an owned one.
-pub type Name = Cow<'static, str>;
+use super::name::{same_name, Name};
 
 /// What happened to one prerequisite.
 #[derive(Debug, Clone)]
@@ -48,6 +44,10 @@ pub enum Outcome {
     },
 }
 
+/// The outcome every success reads: a record keeps no outcome of its own
+/// for a success, only its name.
+static SUCCEEDED: Outcome = Outcome::Succeeded;
+
 impl Outcome {
     /// Whether the prerequisite succeeded.
     pub fn is_success(&self) -> bool {
@@ -62,19 +62,45 @@ impl Outcome {
 /// The record lives in the request's extensions; to record from a handler
 /// that only sees a clone, return a
 /// [`DependencyError`](crate::DependencyError) instead.
+///
+/// The record is built for the request that passes: it keeps its first
+/// [`INLINE`](Self::INLINE) names in place (no allocation), a success is its
+/// name and nothing else, and only a failure or a skip keeps an
+/// [`Outcome`], in a list of its own beside the names.
 #[derive(Debug, Clone, Default)]
 pub struct Dependencies {
-    entries: SmallVec<[(Name, Outcome); Dependencies::INLINE]>,
+    entries: SmallVec<[Entry; Dependencies::INLINE]>,
+    /// The outcomes that are not successes, which entries point into; the
+    /// first in place, so that a refused request's record allocates nothing.
+    others: SmallVec<[Outcome; 1]>,
     /// One bit for each name recorded ([`bit`]): a name whose bit is clear
     /// was never recorded, so recording it needs no search for an earlier
     /// outcome to replace.
     seen: u64,
 }
 
+/// One recorded name, and where its outcome is.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: Name,
+    /// [`SUCCESS`], or the outcome's index in [`Dependencies::others`].
+    outcome: usize,
+}
+
+/// [`Entry::outcome`] of a success (no list is that long).
+const SUCCESS: usize = usize::MAX;
+
+impl Entry {
+    fn succeeded(&self) -> bool {
+        self.outcome == SUCCESS
+    }
+}
+
 impl Dependencies {
     /// How many outcomes a record keeps without allocating: recording up to
-    /// this many (a layer's usual prerequisites) costs no allocation; more
-    /// move to the heap.
+    /// this many successes (a layer's usual prerequisites) costs no
+    /// allocation, and neither does the first failure or skip; more move to
+    /// the heap.
     pub const INLINE: usize = 8;
 
     /// An empty record. Does not allocate.
@@ -84,7 +110,15 @@ impl Dependencies {
 
     /// Records that `name` succeeded.
     pub fn record_success(&mut self, name: impl Into<Name>) -> &mut Self {
-        self.record(name.into(), Outcome::Succeeded)
+        let name = name.into();
+        match self.earlier(&name) {
+            Some(at) => self.entries[at].outcome = SUCCESS,
+            None => self.entries.push(Entry {
+                name,
+                outcome: SUCCESS,
+            }),
+        }
+        self
     }
 
     /// Records that `name` was attempted and failed.
@@ -105,25 +139,50 @@ impl Dependencies {
     /// Records any outcome for `name`.
     pub fn record(&mut self, name: impl Into<Name>, outcome: Outcome) -> &mut Self {
         let name = name.into();
-        let bit = bit(&name);
-        let earlier = if self.seen & bit == 0 {
-            None
-        } else {
-            self.entries
-                .iter_mut()
-                .find(|(known, _)| same_name(known, &name))
-        };
-        match earlier {
-            Some((_, slot)) => *slot = outcome,
-            None => self.entries.push((name, outcome)),
+        match self.earlier(&name) {
+            Some(at) => {
+                let slot = self.entries[at].outcome;
+                match self.others.get_mut(slot) {
+                    // A failure or skip recorded again takes the place of
+                    // the earlier one; a success needs none.
+                    Some(kept) if !outcome.is_success() => *kept = outcome,
+                    _ => self.entries[at].outcome = self.keep(outcome),
+                }
+            }
+            None => {
+                let outcome = self.keep(outcome);
+                self.entries.push(Entry { name, outcome });
+            }
         }
-        self.seen |= bit;
         self
     }
 
-    /// The names and outcomes, in recording order.
-    pub(crate) fn entries(&self) -> &[(Name, Outcome)] {
-        &self.entries
+    /// Where `name` was recorded before, if it was; notes it as recorded.
+    #[inline]
+    fn earlier(&mut self, name: &str) -> Option<usize> {
+        let bit = bit(name);
+        let seen = self.seen & bit != 0;
+        self.seen |= bit;
+        if !seen {
+            return None;
+        }
+        self.entries
+            .iter()
+            .position(|known| same_name(&known.name, name))
+    }
+
+    /// Where `outcome` is kept: nowhere for a success, else at the end of
+    /// [`Dependencies::others`].
+    fn keep(&mut self, outcome: Outcome) -> usize {
+        if outcome.is_success() {
+            return SUCCESS;
+        }
+        self.others.push(outcome);
+        self.others.len() - 1
+    }
+
+    fn outcome(&self, entry: &Entry) -> &Outcome {
+        self.others.get(entry.outcome).unwrap_or(&SUCCEEDED)
     }
 
     /// The outcome recorded for `name`, if any.
@@ -131,26 +190,39 @@ impl Dependencies {
         self.find_from(0, name).map(|(_, outcome)| outcome)
     }
 
+    /// How many of `names` are, from the start, the names recorded first
+    /// and in the same order, each a success: the walk a layer makes over its
+    /// requirements, which are usually recorded in the order they are
+    /// required.
+    pub(crate) fn succeeded_in_step(&self, names: &[Name]) -> usize {
+        names
+            .iter()
+            .zip(&self.entries)
+            .take_while(|(name, known)| known.succeeded() && same_name(&known.name, name))
+            .count()
+    }
+
     /// Finds `name`, looking at position `hint` first, and returns its
     /// position with its outcome. Requirements are usually recorded in the
     /// order they are required, so a caller walking them passes the position
     /// after the previous match and mostly hits at once.
     pub(crate) fn find_from(&self, hint: usize, name: &str) -> Option<(usize, &Outcome)> {
-        if let Some((known, outcome)) = self.entries.get(hint) {
-            if same_name(known, name) {
-                return Some((hint, outcome));
+        if let Some(known) = self.entries.get(hint) {
+            if same_name(&known.name, name) {
+                return Some((hint, self.outcome(known)));
             }
         }
         self.entries
             .iter()
-            .position(|(known, _)| same_name(known, name))
-            .map(|at| (at, &self.entries[at].1))
+            .position(|known| same_name(&known.name, name))
+            .map(|at| (at, self.outcome(&self.entries[at])))
     }
 
     /// Every recorded outcome, in recording order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            inner: self.entries.iter(),
+            entries: self.entries.iter(),
+            record: self,
         }
     }
 
@@ -170,9 +242,9 @@ impl Dependencies {
         for _ in 0..=self.entries.len() {
             match self.find_from(0, at) {
                 Some((index, Outcome::Failed(failure))) => {
-                    return Some((&self.entries[index].0, failure));
+                    return Some((&self.entries[index].name, failure));
                 }
-                Some((_, Outcome::Skipped { because })) => at = because.as_ref(),
+                Some((_, Outcome::Skipped { because })) => at = because,
                 _ => break,
             }
         }
@@ -196,12 +268,6 @@ impl Dependencies {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
-}
-
-/// Name equality, with a shortcut for the common case of the same static
-/// string on both sides.
-pub(crate) fn same_name(a: &str, b: &str) -> bool {
-    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// The bit of `name` in [`Dependencies::seen`], from its length and its
@@ -230,20 +296,22 @@ impl<'a> IntoIterator for &'a Dependencies {
 /// An iterator over a [`Dependencies`] record, from [`Dependencies::iter`].
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    inner: std::slice::Iter<'a, (Name, Outcome)>,
+    entries: std::slice::Iter<'a, Entry>,
+    record: &'a Dependencies,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a Outcome);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner
+        let record = self.record;
+        self.entries
             .next()
-            .map(|(name, outcome)| (name.as_ref(), outcome))
+            .map(|entry| (entry.name.as_str(), record.outcome(entry)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        self.entries.size_hint()
     }
 }
 
@@ -330,6 +398,38 @@ mod tests {
         assert!(record.iter().all(|(_, outcome)| outcome.is_success()));
         let recorded: Vec<_> = record.iter().map(|(name, _)| name).collect();
         assert_eq!(recorded, names);
+    }
+
+    #[test]
+    fn a_record_of_eight_successes_is_small_and_keeps_no_outcome() {
+        let mut record = Dependencies::new();
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            record.record_success(name);
+        }
+        assert!(!record.entries.spilled());
+        assert!(record.others.is_empty());
+        assert!(std::mem::size_of::<Dependencies>() <= 256);
+    }
+
+    #[test]
+    fn an_outcome_recorded_again_takes_the_place_of_the_last() {
+        let mut record = Dependencies::new();
+        record
+            .record_failure("lock", Failure::timeout())
+            .record_skipped("lock", "auth");
+        assert!(
+            matches!(record.get("lock"), Some(Outcome::Skipped { because }) if because == "auth")
+        );
+        record.record_success("lock");
+        assert!(record.get("lock").unwrap().is_success());
+        record.record_failure("lock", Failure::unavailable());
+        assert_eq!(
+            record
+                .root_cause()
+                .map(|(name, failure)| (name, failure.kind())),
+            Some(("lock", crate::FailureKind::Unavailable))
+        );
+        assert_eq!(record.len(), 1);
     }
 
     #[test]

@@ -120,13 +120,15 @@ fn find_both<'h>(
             second.and_then(|name| headers.get(name)),
         );
     }
+    // The names alone are walked (a slice of entries), and a value is
+    // looked up only for a name that matched: most requests carry neither.
     let (mut found_first, mut found_second) = (None, None);
-    for (name, value) in headers {
+    for name in headers.keys() {
         if found_first.is_none() && name == first {
-            found_first = Some(value);
+            found_first = headers.get(name);
         }
         if found_second.is_none() && second == Some(name) {
-            found_second = Some(value);
+            found_second = headers.get(name);
         }
     }
     (found_first, found_second)
