@@ -260,7 +260,10 @@ impl Verdict {
                     if let Some(insert) = insert {
                         insert(extensions);
                     }
-                    Outcome::Succeeded
+                    extensions
+                        .get_or_insert_with(Dependencies::new)
+                        .record_success(node.name.clone());
+                    continue;
                 }
                 Ended::Ran(Err(failure)) => Outcome::Failed(failure),
                 Ended::Panicked(panicked) => {
