@@ -20,35 +20,32 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
+        // What every phase needs stays out of the phases, so that moving
+        // from one to the next moves only what that phase holds.
         #[pin]
-        state: State<S, ReqBody>,
+        state: State<S::Future, ReqBody>,
+        inner: S,
+        requirements: Arc<Requirements>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    #[project_replace = StateOwned]
-    enum State<S, ReqBody>
-    where
-        S: Service<Request<ReqBody>>,
-    {
+    enum State<F, ReqBody> {
         Checking {
             run: Run,
-            head: RequestHead,
-            body: ReqBody,
-            inner: S,
-            requirements: Arc<Requirements>,
+            // Taken as the checks end; `None` only for that moment.
+            head: Option<RequestHead>,
+            body: Option<ReqBody>,
         },
         Ready {
-            inner: S,
-            request: Request<ReqBody>,
-            requirements: Arc<Requirements>,
+            // Taken as the inner service is called.
+            request: Option<Request<ReqBody>>,
             reply_to: ReplyTo,
         },
         Calling {
             #[pin]
-            future: S::Future,
-            requirements: Arc<Requirements>,
+            future: F,
             reply_to: ReplyTo,
         },
         Done,
@@ -69,11 +66,11 @@ where
         Self {
             state: State::Checking {
                 run,
-                head,
-                body,
-                inner,
-                requirements,
+                head: Some(head),
+                body: Some(body),
             },
+            inner,
+            requirements,
         }
     }
 }
@@ -87,31 +84,25 @@ where
     #[allow(
         clippy::unreachable,
         clippy::panic,
-        reason = "each state is taken out right after a match found it; \
-                  polling a completed future breaks the `Future` contract, \
-                  and tower's own futures panic on it too"
+        reason = "the head, body and request are taken once, as their state \
+                  is left; polling a completed future breaks the `Future` \
+                  contract, and tower's own futures panic on it too"
     )]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let mut this = self.project();
         loop {
-            match state.as_mut().project() {
-                StateProj::Checking { run, .. } => {
+            match this.state.as_mut().project() {
+                StateProj::Checking { run, head, body } => {
                     let verdict = ready!(Pin::new(run).poll(cx));
-                    let StateOwned::Checking {
-                        run,
-                        head,
-                        body,
-                        inner,
-                        requirements,
-                    } = state.as_mut().project_replace(State::Done)
-                    else {
-                        unreachable!("the state was Checking a moment ago");
+                    let (Some(head), Some(body)) = (head.take(), body.take()) else {
+                        unreachable!("the head and body are taken as the checks end");
                     };
                     // The checks' futures and their clones of the head go
                     // first, so that the parts are taken back, not cloned.
-                    drop(run);
+                    this.state.set(State::Done);
                     let mut parts = head.into_parts();
                     verdict.record_into(&mut parts.extensions);
+                    let requirements = &**this.requirements;
                     let admitted = requirements.admit(
                         &parts.method,
                         &parts.uri,
@@ -127,39 +118,36 @@ where
                         &requirements.request_id_header,
                         &requirements.policy,
                     );
-                    state.set(State::Ready {
-                        inner,
-                        request,
-                        requirements,
-                        reply_to,
-                    });
+                    // Mostly ready at once: then the request goes straight
+                    // to the inner service, without waiting in `Ready`.
+                    match this.inner.poll_ready(cx) {
+                        Poll::Ready(Ok(())) => {
+                            let future = this.inner.call(request);
+                            this.state.set(State::Calling { future, reply_to });
+                        }
+                        Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                        Poll::Pending => {
+                            this.state.set(State::Ready {
+                                request: Some(request),
+                                reply_to,
+                            });
+                            return Poll::Pending;
+                        }
+                    }
                 }
-                StateProj::Ready { inner, .. } => {
-                    ready!(inner.poll_ready(cx))?;
-                    let StateOwned::Ready {
-                        mut inner,
-                        request,
-                        requirements,
-                        reply_to,
-                    } = state.as_mut().project_replace(State::Done)
-                    else {
-                        unreachable!("the state was Ready a moment ago");
+                StateProj::Ready { request, reply_to } => {
+                    ready!(this.inner.poll_ready(cx))?;
+                    let Some(request) = request.take() else {
+                        unreachable!("the request is taken as the inner service is called");
                     };
-                    let future = inner.call(request);
-                    state.set(State::Calling {
-                        future,
-                        requirements,
-                        reply_to,
-                    });
+                    let reply_to = std::mem::take(reply_to);
+                    let future = this.inner.call(request);
+                    this.state.set(State::Calling { future, reply_to });
                 }
-                StateProj::Calling {
-                    future,
-                    requirements,
-                    reply_to,
-                } => {
+                StateProj::Calling { future, reply_to } => {
                     let response = ready!(future.poll(cx))?;
-                    let response = requirements.finish(response, reply_to);
-                    state.set(State::Done);
+                    let response = this.requirements.finish(response, reply_to);
+                    this.state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Done => panic!("future polled after completion"),
