@@ -104,9 +104,20 @@ impl<T> Schedule<T> {
     /// `len` steps, all waiting, of which at most `limit` (at least 1) run
     /// at once.
     pub(crate) fn new(len: usize, limit: usize) -> Self {
+        let mut states = SmallVec::new();
+        states.resize_with(len, || State::Waiting);
         Self {
-            states: (0..len).map(|_| State::Waiting).collect(),
+            states,
             limit: limit.max(1),
+            running: 0,
+        }
+    }
+
+    /// A schedule of no steps, left behind where one was taken out.
+    pub(crate) fn empty() -> Self {
+        Self {
+            states: SmallVec::new(),
+            limit: 1,
             running: 0,
         }
     }

@@ -210,7 +210,7 @@ impl Run {
         }
         Verdict {
             plan: Arc::clone(&self.checks.plan),
-            schedule: std::mem::replace(&mut self.schedule, Schedule::new(0, 1)),
+            schedule: std::mem::replace(&mut self.schedule, Schedule::empty()),
         }
     }
 }
