@@ -26,17 +26,59 @@ pub fn rejected(status: u16) -> Failure {
     }
 }
 
-/// A variant's `Display`, as its detail.
+/// A variant's `Display`, as its detail: written into one allocation of
+/// room enough for a sentence, where `to_string` would grow a string from
+/// nothing.
 pub fn display<T: Display + ?Sized>(value: &T) -> String {
-    value.to_string()
+    use std::fmt::Write;
+
+    let mut text = String::with_capacity(DETAIL_CAPACITY);
+    // Writing into a `String` fails only if `Display` itself does.
+    let _ = write!(text, "{value}");
+    text
 }
 
-/// Adds the extension member `name` with `value` serialized; a value that
-/// does not serialize to JSON adds nothing.
-pub fn extension<T: Serialize + ?Sized>(failure: Failure, name: &'static str, value: &T) -> Failure {
-    match serde_json::to_value(value) {
-        Ok(value) => failure.with_extension(name, value),
-        Err(_) => failure,
+/// The room a detail is written into at first, in bytes.
+const DETAIL_CAPACITY: usize = 96;
+
+/// An extension member's value on its way to JSON: moved in when it
+/// converts (`Into<serde_json::Value>`: strings, numbers, booleans, as a
+/// hand-written `with_extension` takes them), serialized otherwise. The
+/// derive calls `Extension(value).into_member()` with both traits in scope:
+/// method lookup takes [`IntoMember`] on the value when it applies, and
+/// [`SerializeMember`] on a reference to it when not.
+#[derive(Debug)]
+pub struct Extension<T>(pub T);
+
+/// A value that converts to JSON itself.
+pub trait IntoMember {
+    /// The value as JSON.
+    fn into_member(self) -> Option<serde_json::Value>;
+}
+
+impl<T: Into<serde_json::Value>> IntoMember for Extension<T> {
+    fn into_member(self) -> Option<serde_json::Value> {
+        Some(self.0.into())
+    }
+}
+
+/// A value serialized to JSON; one that does not serialize adds nothing.
+pub trait SerializeMember {
+    /// The value as JSON.
+    fn into_member(self) -> Option<serde_json::Value>;
+}
+
+impl<T: Serialize> SerializeMember for &Extension<T> {
+    fn into_member(self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.0).ok()
+    }
+}
+
+/// Adds the extension member `name`, when its value came out as JSON.
+pub fn extension(failure: Failure, name: &'static str, value: Option<serde_json::Value>) -> Failure {
+    match value {
+        Some(value) => failure.with_extension(name, value),
+        None => failure,
     }
 }
 

@@ -538,7 +538,22 @@ fn arm(krate: &TokenStream, variant: &Variant, target: Target, detail_is_option:
     });
     let extensions = fields.extensions.iter().map(|(member, member_name)| {
         let name = binding(member);
-        quote!(let __failure = #krate::__private::extension(__failure, #member_name, &#name);)
+        // Moved in, unless bound by reference or read again as the name.
+        let named = target == Target::DependencyError
+            && matches!(&variant.name, Some(NameFrom::Field(field)) if field == member);
+        let value = if by_ref || named {
+            quote!(&#name)
+        } else {
+            quote!(#name)
+        };
+        quote! {
+            let __failure = {
+                #[allow(unused_imports)]
+                use #krate::__private::{IntoMember as _, SerializeMember as _};
+                let value = #krate::__private::Extension(#value).into_member();
+                #krate::__private::extension(__failure, #member_name, value)
+            };
+        }
     });
     let source = if by_ref {
         quote!(let __failure = __failure.with_source(error);)
@@ -551,12 +566,12 @@ fn arm(krate: &TokenStream, variant: &Variant, target: Target, detail_is_option:
     };
     quote! {
         #path { #(#patterns,)* .. } => {
-            #name
             let __failure = #start;
             #detail
             #(#retry_after)*
             #(#errors)*
             #(#extensions)*
+            #name
             #source
             #end
         }
