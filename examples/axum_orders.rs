@@ -68,7 +68,10 @@ fn print_label(order: &str) -> Result<String, std::io::Error> {
 
 /// Ships an order: every failure is a `ShipError`, and `?` turns the label
 /// printer's I/O error into one.
-async fn ship(Path(id): Path<String>, Query(parcel): Query<Parcel>) -> Result<Json<Value>, ShipError> {
+async fn ship(
+    Path(id): Path<String>,
+    Query(parcel): Query<Parcel>,
+) -> Result<Json<Value>, ShipError> {
     match (id.as_str(), parcel.weight_kg) {
         ("ord_new", _) => return Err(ShipError::NoAddress(id)),
         ("ord_storm", _) => return Err(ShipError::CarrierDown),
@@ -119,8 +122,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("  curl -i '{url}/stock'                                 # 503, warehouse down");
     println!("  curl -i -X DELETE {auth} '{url}/orders/ord_1'");
     println!("  curl -i {auth} '{url}/orders/ord_1/invoice'");
-    println!("  curl -i -X POST '{url}/orders/ord_1/ship?weight_kg=42'       # 424, carrier refused");
-    println!("  curl -i -X POST '{url}/orders/ord_storm/ship?weight_kg=2'    # 503, retry-after: 60");
+    println!(
+        "  curl -i -X POST '{url}/orders/ord_1/ship?weight_kg=42'       # 424, carrier refused"
+    );
+    println!(
+        "  curl -i -X POST '{url}/orders/ord_storm/ship?weight_kg=2'    # 503, retry-after: 60"
+    );
     println!("  curl -i -X POST '{url}/orders/ord_new/ship?weight_kg=2'      # 428");
     println!("  curl -i -X POST '{url}/orders/ord_offline/ship?weight_kg=2'  # 503, labels");
     println!("Stop with Ctrl-C.");

@@ -75,7 +75,11 @@ impl<T: Serialize> SerializeMember for &Extension<T> {
 }
 
 /// Adds the extension member `name`, when its value came out as JSON.
-pub fn extension(failure: Failure, name: &'static str, value: Option<serde_json::Value>) -> Failure {
+pub fn extension(
+    failure: Failure,
+    name: &'static str,
+    value: Option<serde_json::Value>,
+) -> Failure {
     match value {
         Some(value) => failure.with_extension(name, value),
         None => failure,
@@ -107,10 +111,9 @@ pub trait Derived {
 /// status: each a problem (`application/problem+json`, the `Problem`
 /// schema), described by its variants, with one example per variant.
 #[cfg(feature = "utoipa")]
-pub fn responses<T: Derived>() -> std::collections::BTreeMap<
-    String,
-    utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-> {
+pub fn responses<T: Derived>(
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+{
     use std::collections::BTreeMap;
 
     use http::StatusCode;
@@ -132,7 +135,9 @@ pub fn responses<T: Derived>() -> std::collections::BTreeMap<
         StatusCode::SERVICE_UNAVAILABLE,
         StatusCode::GATEWAY_TIMEOUT,
     ];
-    let mut by_status: BTreeMap<u16, (Vec<String>, Vec<(String, Value)>)> = BTreeMap::new();
+    // Per status: each variant's description, and its example by name.
+    type Described = (Vec<String>, Vec<(String, Value)>);
+    let mut by_status: BTreeMap<u16, Described> = BTreeMap::new();
     for entry in &entries {
         let failure = &entry.failure;
         let statuses = if entry.classified {
@@ -174,12 +179,13 @@ pub fn responses<T: Derived>() -> std::collections::BTreeMap<
     by_status
         .into_iter()
         .map(|(status, (described, examples))| {
-            let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .examples_from_iter(examples.into_iter().map(|(name, value)| {
-                    (name, ExampleBuilder::new().value(Some(value)).build())
-                }))
-                .build();
+            let content =
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .examples_from_iter(examples.into_iter().map(|(name, value)| {
+                        (name, ExampleBuilder::new().value(Some(value)).build())
+                    }))
+                    .build();
             let response = ResponseBuilder::new()
                 .description(described.join("; "))
                 .content("application/problem+json", content)

@@ -113,7 +113,10 @@ const CASES: usize = 16;
 fn stock_answer() -> Failure {
     let body = br#"{"title": "Conflict", "status": 409, "detail": "Reserved by order 7."}"#;
     let mut headers = http::HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/problem+json"));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/problem+json"),
+    );
     Upstream::new()
         .classify(StatusCode::CONFLICT, &headers, body)
         .expect_err("a 409 is a failure")
@@ -146,9 +149,7 @@ fn derived(n: usize) -> ShopError {
         9 => ShopError::QuantityZero,
         10 => ShopError::NoVersion("ord_1".into()),
         11 => ShopError::Ledger { shard: 3 },
-        12 => ShopError::from(std::io::Error::from(
-            std::io::ErrorKind::ConnectionRefused,
-        )),
+        12 => ShopError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
         13 => ShopError::Carrier(tower::timeout::error::Elapsed::new()),
         14 => ShopError::Stock(stock_answer()),
         _ => ShopError::Pay(PayError::Declined),
@@ -216,7 +217,8 @@ fn by_hand(n: usize) -> DependencyError {
         ),
         10 => (
             "order_version",
-            Failure::precondition_required().with_detail("Send If-Match with the ETag of order ord_1."),
+            Failure::precondition_required()
+                .with_detail("Send If-Match with the ETag of order ord_1."),
         ),
         11 => ("billing", Failure::internal().with_source(source)),
         12 => (
@@ -262,7 +264,10 @@ fn headers_of(answer: &Answer) -> Vec<(&'static str, Option<String>)> {
     HEADERS
         .iter()
         .map(|name| {
-            let value = answer.headers.get(*name).map(|v| v.to_str().unwrap().to_owned());
+            let value = answer
+                .headers
+                .get(*name)
+                .map(|v| v.to_str().unwrap().to_owned());
             (*name, value)
         })
         .collect()
@@ -296,7 +301,10 @@ async fn every_kind_answers_as_the_hand_written_failure_under_the_default_policy
     );
 
     let (_, out_of_stock, body) = &seen[0];
-    assert_eq!(out_of_stock.headers["content-type"], "application/problem+json");
+    assert_eq!(
+        out_of_stock.headers["content-type"],
+        "application/problem+json"
+    );
     assert_eq!(
         *body,
         json!({
@@ -309,7 +317,10 @@ async fn every_kind_answers_as_the_hand_written_failure_under_the_default_policy
     assert!(seen[1].1.headers.get("www-authenticate").is_none());
     assert!(seen[2].1.headers.get("allow").is_none());
     assert_eq!(seen[2].2["dependency"], "orders", "the enum's default name");
-    assert_eq!(seen[3].2["type"], "https://shop.example/problems/parcel-refused");
+    assert_eq!(
+        seen[3].2["type"],
+        "https://shop.example/problems/parcel-refused"
+    );
     assert_eq!(seen[3].2["title"], "Parcel refused");
     assert_eq!(seen[3].2["dependency"], "customs", "the name from a field");
     assert_eq!(seen[4].1.headers["retry-after"], "30");
@@ -331,9 +342,15 @@ async fn every_kind_answers_as_the_hand_written_failure_under_the_default_policy
             {"detail": "is required", "pointer": "#/address"}
         ])
     );
-    assert_eq!(seen[10].2["detail"], "Send If-Match with the ETag of order ord_1.");
+    assert_eq!(
+        seen[10].2["detail"],
+        "Send If-Match with the ETag of order ord_1."
+    );
     let ledger = seen[11].1.text();
-    assert!(!ledger.contains("s3cret") && !ledger.contains("shard"), "{ledger}");
+    assert!(
+        !ledger.contains("s3cret") && !ledger.contains("shard"),
+        "{ledger}"
+    );
     assert_eq!(seen[12].2["dependency"], "warehouse");
     assert_eq!(seen[13].2["code"], "CARRIER_SLOW");
     assert_eq!(seen[14].2["dependency_status"], 409);

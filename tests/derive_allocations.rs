@@ -103,9 +103,7 @@ enum ByHand {
     #[error("inventory is rebuilding")]
     Rebuilding,
     #[error("The order is malformed.")]
-    BadOrder {
-        errors: Vec<(&'static str, String)>,
-    },
+    BadOrder { errors: Vec<(&'static str, String)> },
     #[error("warehouse call failed")]
     Warehouse(#[from] io::Error),
 }
@@ -147,7 +145,9 @@ impl From<ByHand> for DependencyError {
                 }
                 DependencyError::new("inventory", failure)
             }
-            ByHand::Warehouse(error) => DependencyError::new("warehouse", Failure::from_error(error)),
+            ByHand::Warehouse(error) => {
+                DependencyError::new("warehouse", Failure::from_error(error))
+            }
         }
     }
 }
@@ -156,7 +156,10 @@ impl From<ByHand> for DependencyError {
 fn case(n: usize) -> (Derived, ByHand) {
     let errors = || {
         vec![
-            ("#/items/0/quantity", "must be a positive integer".to_owned()),
+            (
+                "#/items/0/quantity",
+                "must be a positive integer".to_owned(),
+            ),
             ("#/address", "is required".to_owned()),
             ("#/email", "is not an address".to_owned()),
         ]
@@ -216,9 +219,21 @@ fn a_derived_error_converts_with_the_allocations_of_the_hand_written_one() {
             format!("{:?}", by_hand.failure().kind()),
             "case {n}"
         );
-        assert_eq!(derived.failure().detail(), by_hand.failure().detail(), "case {n}");
-        assert_eq!(derived.failure().code(), by_hand.failure().code(), "case {n}");
-        assert_eq!(derived.failure().errors(), by_hand.failure().errors(), "case {n}");
+        assert_eq!(
+            derived.failure().detail(),
+            by_hand.failure().detail(),
+            "case {n}"
+        );
+        assert_eq!(
+            derived.failure().code(),
+            by_hand.failure().code(),
+            "case {n}"
+        );
+        assert_eq!(
+            derived.failure().errors(),
+            by_hand.failure().errors(),
+            "case {n}"
+        );
         let members = |error: &DependencyError| {
             let members: Vec<(String, serde_json::Value)> = error
                 .failure()

@@ -127,14 +127,21 @@ fn every_example_is_a_valid_problem() {
     let responses = root["paths"]["/orders"]["post"]["responses"].clone();
     let mut checked = 0;
     for (status, response) in responses.as_object().unwrap() {
-        let Some(examples) = response["content"]["application/problem+json"]["examples"].as_object()
+        let Some(examples) =
+            response["content"]["application/problem+json"]["examples"].as_object()
         else {
             continue;
         };
         for (variant, example) in examples {
             let value = &example["value"];
-            let errors: Vec<String> = validator.iter_errors(value).map(|e| e.to_string()).collect();
-            assert!(errors.is_empty(), "{status} {variant}: {value}\n{errors:#?}");
+            let errors: Vec<String> = validator
+                .iter_errors(value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{status} {variant}: {value}\n{errors:#?}"
+            );
             assert_eq!(value["status"].to_string(), *status);
             checked += 1;
         }
@@ -158,7 +165,8 @@ fn the_documented_statuses_are_the_ones_answered() {
     for (variant, error) in answered {
         let error = tower_failed_dependency::DependencyError::from(error);
         let status = http::Response::from(error).status();
-        let examples = &responses[status.as_str()]["content"]["application/problem+json"]["examples"];
+        let examples =
+            &responses[status.as_str()]["content"]["application/problem+json"]["examples"];
         assert_eq!(
             examples[variant]["value"]["status"],
             status.as_u16(),

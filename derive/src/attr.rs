@@ -127,7 +127,12 @@ fn duplicate(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Error {
     meta.error(format!("duplicate `{key}`: give it once"))
 }
 
-fn set<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
+fn set<T>(
+    slot: &mut Option<T>,
+    value: T,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<()> {
     if slot.is_some() {
         return Err(duplicate(meta, key));
     }
@@ -211,9 +216,7 @@ fn misplaced_status(kind: Kind, code: u16, span: Span) -> syn::Error {
     match kind {
         Kind::Invalid(_) => kind_error(
             span,
-            format!(
-                "`invalid` answers 400 or 422, not {code}: write `invalid` or `invalid(422)`"
-            ),
+            format!("`invalid` answers 400 or 422, not {code}: write `invalid` or `invalid(422)`"),
         ),
         _ => kind_error(
             span,
@@ -253,8 +256,8 @@ fn spec_key(spec: &mut Spec, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
             Some((422, _)) => Some(Kind::Invalid(422)),
             Some((code, span)) => return Err(misplaced_status(Kind::Invalid(400), code, span)),
         },
-        "unavailable" | "timeout" | "bad_gateway" | "precondition" | "internal"
-        | "transparent" | "from_error" => {
+        "unavailable" | "timeout" | "bad_gateway" | "precondition" | "internal" | "transparent"
+        | "from_error" => {
             let kind = match key.as_str() {
                 "unavailable" => Kind::Unavailable,
                 "timeout" => Kind::Timeout,
@@ -533,8 +536,7 @@ pub(crate) fn display(attrs: &[Attribute]) -> Display {
     let Some(proc_macro2::TokenTree::Literal(literal)) = first else {
         return Display::Unknown;
     };
-    let Ok(format) = syn::parse2::<LitStr>(proc_macro2::TokenTree::Literal(literal).into())
-    else {
+    let Ok(format) = syn::parse2::<LitStr>(proc_macro2::TokenTree::Literal(literal).into()) else {
         return Display::Unknown;
     };
     let text = format.value();

@@ -91,7 +91,10 @@ fn member_key(member: &Member) -> String {
 /// and tabs.
 fn header_value(value: &LitStr, header: &str) -> syn::Result<()> {
     let text = value.value();
-    let valid = !text.is_empty() && text.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
     if valid {
         Ok(())
     } else {
@@ -348,7 +351,9 @@ fn variant(
         if let Some(what) = &leaks {
             return Err(error(
                 expose,
-                format!("`expose` would show {what}, which is internal and never rendered: {safe_text}"),
+                format!(
+                    "`expose` would show {what}, which is internal and never rendered: {safe_text}"
+                ),
             ));
         }
     }
@@ -434,7 +439,12 @@ fn base(krate: &TokenStream, variant: &Variant) -> TokenStream {
 }
 
 /// One arm of the conversion's `match`.
-fn arm(krate: &TokenStream, variant: &Variant, target: Target, detail_is_option: bool) -> TokenStream {
+fn arm(
+    krate: &TokenStream,
+    variant: &Variant,
+    target: Target,
+    detail_is_option: bool,
+) -> TokenStream {
     let path = &variant.path;
     if variant.kind == Kind::Transparent {
         let Some((member, _)) = &variant.wrapped else {
@@ -489,7 +499,9 @@ fn arm(krate: &TokenStream, variant: &Variant, target: Target, detail_is_option:
     };
 
     let name = match (&variant.name, target) {
-        (Some(NameFrom::Literal(literal)), Target::DependencyError) => quote!(let __failure_name = #literal;),
+        (Some(NameFrom::Literal(literal)), Target::DependencyError) => {
+            quote!(let __failure_name = #literal;)
+        }
         (Some(NameFrom::Field(member)), Target::DependencyError) => {
             let value = value(member);
             quote!(let __failure_name = #value;)
@@ -636,7 +648,9 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
                 spec.title.as_ref().map(|lit| ("`title`", lit.span())),
                 spec.detail.as_ref().map(|lit| ("`detail`", lit.span())),
                 spec.expose.map(|span| ("`expose`", span)),
-                spec.retry_after.as_ref().map(|lit| ("`retry_after`", lit.span())),
+                spec.retry_after
+                    .as_ref()
+                    .map(|lit| ("`retry_after`", lit.span())),
                 spec.www_authenticate
                     .as_ref()
                     .map(|lit| ("`www_authenticate`", lit.span())),
@@ -699,9 +713,7 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let generic = !input.generics.params.is_empty();
     let mut generics = input.generics.clone();
     let (_, ty_generics, _) = input.generics.split_for_impl();
-    let needs_display = variants
-        .iter()
-        .any(|v| matches!(v.detail, Detail::Display));
+    let needs_display = variants.iter().any(|v| matches!(v.detail, Detail::Display));
     let needs_source = variants.iter().any(Variant::by_ref);
     if generic {
         let clause = generics.make_where_clause();
@@ -728,9 +740,7 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
 
     // The detail written from `Display`, read before the fields move.
-    let all_display = variants
-        .iter()
-        .all(|v| matches!(v.detail, Detail::Display));
+    let all_display = variants.iter().all(|v| matches!(v.detail, Detail::Display));
     let detail_is_option = needs_display && !all_display;
     let prepass = if !needs_display {
         TokenStream::new()

@@ -488,7 +488,10 @@ impl fmt::Debug for Failure {
             .field("allow", &self.allow())
             .field("problem_type", &self.problem_type())
             .field("title", &self.title())
-            .field("extensions", &self.details().map(|details| &details.extensions))
+            .field(
+                "extensions",
+                &self.details().map(|details| &details.extensions),
+            )
             .finish()
     }
 }

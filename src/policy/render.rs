@@ -178,7 +178,11 @@ impl Serialize for Wire<'_> {
         let mut map = serializer.serialize_map(None)?;
         // A failure's own type and title come before the policy's.
         let own_title = failure.and_then(Failure::title);
-        match (failure.and_then(Failure::problem_type), self.policy.type_base(), kind) {
+        match (
+            failure.and_then(Failure::problem_type),
+            self.policy.type_base(),
+            kind,
+        ) {
             (Some(uri), _, Some(kind)) => {
                 map.serialize_entry("type", uri)?;
                 map.serialize_entry("title", own_title.unwrap_or(title(kind)))?;
