@@ -581,3 +581,87 @@ pub(crate) fn display(attrs: &[Attribute]) -> Display {
     let constant = (!text.contains(['{', '}']) && rest.is_empty()).then_some(text);
     Display::Format { constant, shows }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(attr: Attribute) -> Display {
+        display(&[attr])
+    }
+
+    fn shown(display: &Display) -> (Option<&str>, Vec<&str>) {
+        match display {
+            Display::Format { constant, shows } => (
+                constant.as_deref(),
+                shows.iter().map(String::as_str).collect(),
+            ),
+            _ => panic!("not a format"),
+        }
+    }
+
+    #[test]
+    fn a_format_string_tells_the_fields_it_shows() {
+        let cases: [(Attribute, Option<&str>, Vec<&str>); 6] = [
+            (
+                syn::parse_quote!(#[error("Sold out.")]),
+                Some("Sold out."),
+                vec![],
+            ),
+            (
+                syn::parse_quote!(#[error("Only {left} left of {sku:?}.")]),
+                None,
+                vec!["left", "sku"],
+            ),
+            (syn::parse_quote!(#[error("{0} failed")]), None, vec!["0"]),
+            (
+                syn::parse_quote!(#[error("query failed: {}", .source)]),
+                None,
+                vec!["source"],
+            ),
+            (
+                syn::parse_quote!(#[error("shard {}: {}", .0, .1)]),
+                None,
+                vec!["0", "1"],
+            ),
+            // Escaped braces show nothing, and the text is not constant.
+            (syn::parse_quote!(#[error("a {{literal}}")]), None, vec![]),
+        ];
+        for (attr, constant, shows) in cases {
+            assert_eq!(shown(&read(attr)), (constant, shows));
+        }
+    }
+
+    #[test]
+    fn transparent_and_unknown_displays_are_told_apart() {
+        assert!(matches!(
+            read(syn::parse_quote!(#[error(transparent)])),
+            Display::Transparent
+        ));
+        assert!(matches!(
+            read(syn::parse_quote!(#[doc = "no error attribute"])),
+            Display::Unknown
+        ));
+    }
+
+    #[test]
+    fn member_names_follow_rfc_9457_and_avoid_the_crates_own() {
+        let name = |text: &str| LitStr::new(text, Span::call_site());
+        assert!(member_name(&name("limitKg")).is_ok());
+        assert!(member_name(&name("left")).is_ok());
+        for bad in ["ok", "1st", "with-dash", "dependency", "type", "retryable"] {
+            assert!(member_name(&name(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses_on_rejected_are_refusals_only() {
+        let span = Span::call_site();
+        assert!(matches!(rejected(409, span), Ok(Kind::Rejected(409))));
+        for code in [424, 500, 502, 503, 504, 200, 302] {
+            assert!(rejected(code, span).is_err(), "{code}");
+        }
+        let message = rejected(503, span).err().map(|e| e.to_string());
+        assert!(message.is_some_and(|m| m.contains("write `unavailable`")));
+    }
+}
