@@ -191,6 +191,7 @@ pub use crate::policy::{
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
 #[cfg(feature = "derive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+#[doc(inline)]
 #[doc = include_str!("derive.md")]
 pub use tower_failed_dependency_derive::Failure;
 

@@ -18,8 +18,9 @@ use syn::{parse_macro_input, DeriveInput};
 mod attr;
 mod expand;
 
-/// Maps an enum's variants (or a struct) to the problems they answer; see
-/// `tower_failed_dependency::Failure` for the attributes.
+/// Maps an enum's variants (or a struct) to the problems they answer. The
+/// attributes are documented where `tower_failed_dependency` re-exports
+/// the macro (feature `derive`).
 #[proc_macro_derive(Failure, attributes(failure))]
 pub fn derive_failure(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
