@@ -78,6 +78,9 @@
 //! - `idempotency`: `Idempotency-Key` and `Depends-On` across requests
 //!   (`idempotency`), with an in-memory store (`store`).
 //! - `redis`: the idempotency store in Redis, for several processes.
+//! - `derive`: `#[derive(Failure)]`, an error type of your own mapped to the
+//!   problem it answers, with misused statuses refused at compile time
+//!   ([`Failure`](macro@Failure)).
 //!
 //! # The tree
 //!
@@ -165,6 +168,11 @@ mod axum;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 mod openapi;
+// What the code of `#[derive(Failure)]` calls: hidden, not an API.
+#[cfg(feature = "derive")]
+#[doc(hidden)]
+#[path = "derive.rs"]
+pub mod __private;
 
 #[doc(inline)]
 pub use crate::body::{RequestBody, ResponseBody};
@@ -181,6 +189,11 @@ pub use crate::policy::{
 };
 #[doc(inline)]
 pub use crate::problem::{MemberNameError, Problem, ProblemBody};
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+#[doc(inline)]
+#[doc = include_str!("derive.md")]
+pub use tower_failed_dependency_derive::Failure;
 
 // The README's examples are compiled and run as doc tests.
 #[cfg(all(
@@ -189,6 +202,7 @@ pub use crate::problem::{MemberNameError, Problem, ProblemBody};
     feature = "batch",
     feature = "catch-panic",
     feature = "checks",
+    feature = "derive",
     feature = "gateway",
     feature = "idempotency"
 ))]

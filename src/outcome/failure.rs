@@ -121,6 +121,22 @@ impl fmt::Display for FailureKind {
     }
 }
 
+/// The members the crate writes itself, which an extension may not take.
+const CRATE_MEMBERS: [&str; 12] = [
+    "dependency",
+    "dependency_status",
+    "code",
+    "errors",
+    "retryable",
+    "request_id",
+    "trace_id",
+    "skipped",
+    "cause",
+    "root_cause",
+    "part",
+    "field",
+];
+
 /// The outcome of a prerequisite that failed.
 ///
 /// Two words: its kind, and everything else it carries behind one shared
@@ -142,6 +158,9 @@ struct Details {
     errors: Vec<FieldError>,
     challenge: Option<HeaderValue>,
     allow: Option<HeaderValue>,
+    problem_type: Option<Cow<'static, str>>,
+    title: Option<Cow<'static, str>>,
+    extensions: Vec<(Cow<'static, str>, serde_json::Value)>,
 }
 
 /// One thing wrong with the request's input, rendered as an item of the
@@ -305,6 +324,89 @@ impl Failure {
         self
     }
 
+    /// The problem `type` to render in place of the policy's: a URI
+    /// reference that identifies this kind of problem for clients.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_failed_dependency::Failure;
+    ///
+    /// let failure = Failure::rejected(StatusCode::CONFLICT)
+    ///     .with_type("https://shop.example/problems/out-of-stock")
+    ///     .with_title("Out of stock");
+    /// assert_eq!(failure.problem_type(), Some("https://shop.example/problems/out-of-stock"));
+    /// assert_eq!(failure.title(), Some("Out of stock"));
+    /// ```
+    pub fn with_type(mut self, uri: impl Into<Cow<'static, str>>) -> Self {
+        self.details_mut().problem_type = Some(uri.into());
+        self
+    }
+
+    /// The problem `title` to render in place of the policy's: short, and
+    /// the same for every occurrence of the type.
+    pub fn with_title(mut self, title: impl Into<Cow<'static, str>>) -> Self {
+        self.details_mut().title = Some(title.into());
+        self
+    }
+
+    /// Adds an extension member to the problem, written after the crate's
+    /// own. It must be safe to show: it is rendered for every status.
+    ///
+    /// A name that breaks RFC 9457's rule (letter first; letters, digits and
+    /// `_`; at least 3 characters), names a standard member (`type`,
+    /// `title`, ...) or one the crate writes itself (`dependency`, `code`,
+    /// `errors`, `retryable`, `request_id`, `trace_id`, `skipped`, `cause`,
+    /// ...) is not kept, so that no member is written twice; adding a name
+    /// again replaces its value.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_failed_dependency::Failure;
+    ///
+    /// let failure = Failure::rejected(StatusCode::CONFLICT)
+    ///     .with_extension("sku", "widget")
+    ///     .with_extension("left", 0)
+    ///     .with_extension("code", "ignored: the crate writes `code` itself");
+    /// let members: Vec<_> = failure.extensions().collect();
+    /// assert_eq!(members, [("sku", &"widget".into()), ("left", &0.into())]);
+    /// ```
+    pub fn with_extension(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        let name = name.into();
+        if crate::problem::check_member_name(&name).is_err() || CRATE_MEMBERS.contains(&&*name) {
+            return self;
+        }
+        let value = value.into();
+        let extensions = &mut self.details_mut().extensions;
+        match extensions.iter_mut().find(|(kept, _)| *kept == name) {
+            Some((_, kept)) => *kept = value,
+            None => extensions.push((name, value)),
+        }
+        self
+    }
+
+    /// The problem type set with [`with_type`](Failure::with_type), if any.
+    pub fn problem_type(&self) -> Option<&str> {
+        self.details()
+            .and_then(|details| details.problem_type.as_deref())
+    }
+
+    /// The title set with [`with_title`](Failure::with_title), if any.
+    pub fn title(&self) -> Option<&str> {
+        self.details().and_then(|details| details.title.as_deref())
+    }
+
+    /// The extension members, in the order added.
+    pub fn extensions(&self) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+        self.details()
+            .map_or(&[][..], |details| &details.extensions)
+            .iter()
+            .map(|(name, value)| (&**name, value))
+    }
+
     fn details_mut(&mut self) -> &mut Details {
         Arc::make_mut(self.details.get_or_insert_with(Default::default))
     }
@@ -384,6 +486,12 @@ impl fmt::Debug for Failure {
             .field("errors", &self.errors())
             .field("www_authenticate", &self.www_authenticate())
             .field("allow", &self.allow())
+            .field("problem_type", &self.problem_type())
+            .field("title", &self.title())
+            .field(
+                "extensions",
+                &self.details().map(|details| &details.extensions),
+            )
             .finish()
     }
 }

@@ -176,14 +176,24 @@ impl Serialize for Wire<'_> {
         let status = self.status;
         let kind = failure.map(Failure::kind);
         let mut map = serializer.serialize_map(None)?;
-        match (self.policy.type_base(), kind) {
-            (Some(base), Some(kind)) => {
+        // A failure's own type and title come before the policy's.
+        let own_title = failure.and_then(Failure::title);
+        match (
+            failure.and_then(Failure::problem_type),
+            self.policy.type_base(),
+            kind,
+        ) {
+            (Some(uri), _, Some(kind)) => {
+                map.serialize_entry("type", uri)?;
+                map.serialize_entry("title", own_title.unwrap_or(title(kind)))?;
+            }
+            (None, Some(base), Some(kind)) => {
                 map.serialize_entry("type", &format_args!("{base}{}", kind.slug()))?;
-                map.serialize_entry("title", title(kind))?;
+                map.serialize_entry("title", own_title.unwrap_or(title(kind)))?;
             }
             _ => {
-                if let Some(reason) = reason_phrase(status) {
-                    map.serialize_entry("title", reason)?;
+                if let Some(title) = own_title.or(reason_phrase(status)) {
+                    map.serialize_entry("title", title)?;
                 }
             }
         }
@@ -219,6 +229,14 @@ impl Serialize for Wire<'_> {
         }
         for (name, value) in members {
             map.serialize_entry(name, value)?;
+        }
+        // A failure's extension members; one named as the policy's trace id
+        // member is left to it.
+        let trace_member = self.policy.trace_id_member().filter(|_| trace_id.is_some());
+        for (name, value) in failure.into_iter().flat_map(Failure::extensions) {
+            if Some(name) != trace_member {
+                map.serialize_entry(name, value)?;
+            }
         }
         let retryable = match kind {
             Some(kind) => kind.is_retryable(),
