@@ -120,6 +120,7 @@ mod encoding;
 mod future;
 mod layer;
 mod plan;
+mod reference;
 mod responses;
 mod run;
 mod service;

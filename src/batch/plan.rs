@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::encoding::{header_value, request_body};
+use super::reference::Refer;
 use super::target::{Root, Target};
 
 /// A batch refused before anything ran: a 400 (or 408, 413, 415) problem
@@ -114,6 +115,16 @@ struct Wire<'a> {
 /// duplicate is refused rather than silently taken.
 struct Members(Vec<(String, Value)>);
 
+impl Members {
+    /// The part's id, if it has one that is a string.
+    fn id(&self) -> Option<&str> {
+        self.0.iter().find_map(|(name, value)| match value {
+            Value::String(id) if name == "id" => Some(id.as_str()),
+            _ => None,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Members {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Read;
@@ -173,19 +184,40 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
             rules.max_parts
         )));
     }
-    let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
+    // Every part's members first, so that a `$<name>` is told from OData's
+    // own `$` names by the ids of the whole batch. A part that cannot be
+    // read refuses the batch once the parts before it are checked.
+    let mut read: Vec<Members> = Vec::with_capacity(wire.requests.len());
+    let mut unreadable = None;
     for raw in wire.requests {
-        let members: Members = serde_json::from_str(raw.get()).map_err(|error| {
-            Invalid::batch(format!(
-                "Request {} is not a valid request object: {}.",
-                parts.len() + 1,
-                describe(&error)
-            ))
-        })?;
-        let part = read_part(&members, &parts, rules)?;
+        match serde_json::from_str(raw.get()) {
+            Ok(members) => read.push(members),
+            Err(error) => {
+                unreadable = Some(Invalid::batch(format!(
+                    "Request {} is not a valid request object: {}.",
+                    read.len() + 1,
+                    describe(&error)
+                )));
+                break;
+            }
+        }
+    }
+    let longest = read
+        .iter()
+        .filter_map(Members::id)
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+        .min(rules.max_id_len);
+    let mut parts: Vec<Part> = Vec::with_capacity(read.len());
+    for (i, members) in read.iter().enumerate() {
+        let part = read_part(members, &parts, (&read[i + 1..], longest), rules)?;
         parts.push(part);
     }
-    Ok(parts)
+    match unreadable {
+        Some(invalid) => Err(invalid),
+        None => Ok(parts),
+    }
 }
 
 /// What went wrong in serde_json's words, without its position (given apart).
@@ -243,7 +275,14 @@ impl<'a> Known<'a> {
     }
 }
 
-fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part, Invalid> {
+/// Reads one part, after the `earlier` ones and before `later` ones of
+/// ids at most `longest` bytes long.
+fn read_part(
+    members: &Members,
+    earlier: &[Part],
+    (later, longest): (&[Members], usize),
+    rules: &Rules,
+) -> Result<Part, Invalid> {
     let position = earlier.len() + 1;
     let (known, fault) = Known::of(members);
     let id = match known.id {
@@ -303,11 +342,17 @@ fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part,
         }
     };
     let depends_on = read_depends_on(known.depends_on, &id, earlier)?;
-    let reference = |name: &str| reference(name, earlier, &depends_on);
+    let reference = Names {
+        earlier,
+        id: &id,
+        later,
+        depends_on: &depends_on,
+        longest,
+    };
     let target = match known.url {
         Some(Value::String(url)) => rules
             .root
-            .read(url, reference)
+            .read_in(url, reference)
             .map_err(|why| Invalid::part(&id, "url", why))?,
         _ => {
             return Err(Invalid::part(
@@ -320,7 +365,8 @@ fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part,
     let (headers, etags) = match known.headers {
         None => (HeaderMap::new(), Vec::new()),
         Some(Value::Object(headers)) => {
-            read_headers(headers, reference).map_err(|why| Invalid::part(&id, "headers", why))?
+            read_headers(headers, |name: &str| reference.refer(name))
+                .map_err(|why| Invalid::part(&id, "headers", why))?
         }
         Some(_) => {
             return Err(Invalid::part(
@@ -416,23 +462,59 @@ fn read_depends_on(
         .collect()
 }
 
-/// What `$<name>` refers to: an earlier part the part depends on, no part
-/// at all, or an earlier part it does not depend on (refused: its answer
-/// would not be known when the part starts).
-fn reference(name: &str, earlier: &[Part], depends_on: &[usize]) -> Result<Option<usize>, String> {
-    let Some(part) = earlier
-        .iter()
-        .position(|part| part.id.eq_ignore_ascii_case(name))
-    else {
-        return Ok(None);
-    };
-    if depends_on.contains(&part) {
-        Ok(Some(part))
-    } else {
-        Err(format!(
-            "'${name}' refers to request '{}', which must be listed in dependsOn.",
-            earlier[part].id
-        ))
+/// The parts a part's `$<name>`s can name: every part of the batch.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    earlier: &'a [Part],
+    /// The part's own id.
+    id: &'a str,
+    later: &'a [Members],
+    /// The earlier parts it depends on, by index.
+    depends_on: &'a [usize],
+    longest: usize,
+}
+
+impl Refer for Names<'_> {
+    /// What `$<name>` refers to: an earlier part the part depends on, no
+    /// part at all, or a part it does not depend on (refused: its answer
+    /// would not be known when the part starts).
+    fn refer(&self, name: &str) -> Result<Option<usize>, String> {
+        if let Some(part) = self
+            .earlier
+            .iter()
+            .position(|part| part.id.eq_ignore_ascii_case(name))
+        {
+            return if self.depends_on.contains(&part) {
+                Ok(Some(part))
+            } else {
+                Err(format!(
+                    "'${name}' refers to request '{}', which must be listed in dependsOn.",
+                    self.earlier[part].id
+                ))
+            };
+        }
+        if self.id.eq_ignore_ascii_case(name) {
+            return Err(format!(
+                "'${name}' names request '{}' itself, which is no earlier request of the batch; a reference names an earlier request listed in dependsOn.",
+                self.id
+            ));
+        }
+        match self
+            .later
+            .iter()
+            .filter_map(Members::id)
+            .find(|id| id.eq_ignore_ascii_case(name))
+        {
+            Some(later) => Err(format!(
+                "'${name}' names request '{}', which comes later and so is no earlier request of the batch; a reference names an earlier request listed in dependsOn.",
+                truncated(later)
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn longest(&self) -> usize {
+        self.longest
     }
 }
 
