@@ -364,10 +364,8 @@ fn read_part(
     };
     let (headers, etags) = match known.headers {
         None => (HeaderMap::new(), Vec::new()),
-        Some(Value::Object(headers)) => {
-            read_headers(headers, |name: &str| reference.refer(name))
-                .map_err(|why| Invalid::part(&id, "headers", why))?
-        }
+        Some(Value::Object(headers)) => read_headers(headers, |name: &str| reference.refer(name))
+            .map_err(|why| Invalid::part(&id, "headers", why))?,
         Some(_) => {
             return Err(Invalid::part(
                 &id,

@@ -210,7 +210,9 @@ fn identifier(bytes: &[u8], mut at: usize) -> Option<(String, usize)> {
         name.push(byte);
         at += len;
     }
-    let name = String::from_utf8(name).ok().filter(|name| !name.is_empty())?;
+    let name = String::from_utf8(name)
+        .ok()
+        .filter(|name| !name.is_empty())?;
     Some((name, at))
 }
 
@@ -254,13 +256,11 @@ pub(crate) fn fill<'a>(
             Some(index) => index,
             None => {
                 let body = answered
-                .filter(|(headers, _)| {
-                    headers
-                        .get(http::header::CONTENT_TYPE)
-                        .is_some_and(is_json)
-                })
-                .and_then(|(_, body)| serde_json::from_slice::<Value>(body).ok())
-                .ok_or_else(|| cannot(format!("request '{id}' answered no JSON body")))?;
+                    .filter(|(headers, _)| {
+                        headers.get(http::header::CONTENT_TYPE).is_some_and(is_json)
+                    })
+                    .and_then(|(_, body)| serde_json::from_slice::<Value>(body).ok())
+                    .ok_or_else(|| cannot(format!("request '{id}' answered no JSON body")))?;
                 bodies.push((reference.part, body));
                 bodies.len() - 1
             }
@@ -287,7 +287,11 @@ pub(crate) fn fill<'a>(
 fn member<'v>(body: &'v Value, path: &[String]) -> Result<&'v Value, String> {
     if path.is_empty() {
         if let Value::Object(members) = body {
-            if members.contains_key("value") && members.keys().all(|name| name == "value" || name.contains('@')) {
+            if members.contains_key("value")
+                && members
+                    .keys()
+                    .all(|name| name == "value" || name.contains('@'))
+            {
                 return Ok(&members["value"]);
             }
         }
@@ -397,7 +401,11 @@ mod tests {
         assert_eq!(
             values("/a?x=%241%2FAddress/City,$P%20Q)"),
             [
-                ("%241%2FAddress/City", 0, vec!["Address".to_owned(), "City".to_owned()]),
+                (
+                    "%241%2FAddress/City",
+                    0,
+                    vec!["Address".to_owned(), "City".to_owned()]
+                ),
                 ("$P%20Q", 2, vec![])
             ]
         );
@@ -427,7 +435,10 @@ mod tests {
     fn values_are_odata_literals_encoded_for_a_query() {
         let headers = {
             let mut headers = HeaderMap::new();
-            headers.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                "application/json".parse().unwrap(),
+            );
             headers
         };
         let body = Bytes::from(
@@ -441,7 +452,8 @@ mod tests {
             1 => ("10", Some((&headers, &wrapped))),
             _ => ("p q", None),
         };
-        let url = "/a?$filter=Name eq $1/Name and n eq $1/n&b=$1/ok,$1/none&c=$1/Address/City&d=$10";
+        let url =
+            "/a?$filter=Name eq $1/Name and n eq $1/n&b=$1/ok,$1/none&c=$1/Address/City&d=$10";
         let Scanned::Values(refs) = scan(url, &names).unwrap() else {
             panic!("no values")
         };
@@ -461,7 +473,10 @@ mod tests {
             };
             let why_not = fill(url, &refs, answer).unwrap_err();
             assert!(why_not.contains(why), "{url}: {why_not}");
-            assert!(why_not.starts_with(&format!("'{}'", &url[refs[0].span.clone()])), "{why_not}");
+            assert!(
+                why_not.starts_with(&format!("'{}'", &url[refs[0].span.clone()])),
+                "{why_not}"
+            );
         }
     }
 }

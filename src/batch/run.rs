@@ -281,7 +281,11 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         let uri = match &part.target {
             Target::Path(uri) => uri.clone(),
             Target::Created { part: index, rest } => below(*index, rest)?,
-            Target::Valued { below: under, url, values } => {
+            Target::Valued {
+                below: under,
+                url,
+                values,
+            } => {
                 let filled = reference::fill(url, values, |index| {
                     let answered = answer(index).map(|answer| (&answer.headers, &answer.body));
                     (self.parts[index].id.as_str(), answered)
