@@ -132,20 +132,16 @@ impl Root {
             Cow::Owned(format!("{}{url}", self.directory()))
         };
         let uri = self.path(&path)?;
-        Ok(
-            match scan(
-                uri.path_and_query().map_or("", |path| path.as_str()),
-                &reference,
-            )? {
-                Scanned::Plain => Target::Path(uri),
-                Scanned::Values(values) => Target::Valued {
-                    below: None,
-                    url: uri.to_string(),
-                    values,
-                },
-                Scanned::Refused(why) => Target::Refused(why),
+        let text = uri.path_and_query().map_or("", |path| path.as_str());
+        Ok(match scan(text, &reference)? {
+            Scanned::Plain => Target::Path(uri),
+            Scanned::Values(values) => Target::Valued {
+                below: None,
+                url: text.to_owned(),
+                values,
             },
-        )
+            Scanned::Refused(why) => Target::Refused(why),
+        })
     }
 
     /// The path of `$<id>` once part `<id>` answered with `location`,
