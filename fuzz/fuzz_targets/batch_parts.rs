@@ -745,9 +745,11 @@ fn answer_spec(input: &mut Input<'_>, outer: Outer) -> AnswerSpec {
         } else {
             Some(input.pick(MEDIA).0)
         },
-        body: match input.below_or(3) {
+        body: match input.below_or(4) {
             0 => input.bytes(32),
             1 => serde_json::to_vec(&json_value(input, 0)).unwrap(),
+            // What a value reference `$<id>/a` names.
+            2 => serde_json::to_vec(&json!({"a": json_value(input, 2)})).unwrap(),
             _ => input.text(8, TEXT).into_bytes(),
         },
         behaviour: match input.below_or(12) {
