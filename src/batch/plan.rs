@@ -1,5 +1,6 @@
 //! Reading and validating a batch: every check runs before any part does.
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -115,16 +116,6 @@ struct Wire<'a> {
 /// duplicate is refused rather than silently taken.
 struct Members(Vec<(String, Value)>);
 
-impl Members {
-    /// The part's id, if it has one that is a string.
-    fn id(&self) -> Option<&str> {
-        self.0.iter().find_map(|(name, value)| match value {
-            Value::String(id) if name == "id" => Some(id.as_str()),
-            _ => None,
-        })
-    }
-}
-
 impl<'de> Deserialize<'de> for Members {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Read;
@@ -184,39 +175,53 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
             rules.max_parts
         )));
     }
-    // Every part's members first, so that a `$<name>` is told from OData's
-    // own `$` names by the ids of the whole batch. A part that cannot be
-    // read refuses the batch once the parts before it are checked.
-    let mut read: Vec<Members> = Vec::with_capacity(wire.requests.len());
-    let mut unreadable = None;
-    for raw in wire.requests {
-        match serde_json::from_str(raw.get()) {
-            Ok(members) => read.push(members),
-            Err(error) => {
-                unreadable = Some(Invalid::batch(format!(
-                    "Request {} is not a valid request object: {}.",
-                    read.len() + 1,
-                    describe(&error)
-                )));
-                break;
-            }
-        }
-    }
-    let longest = read
-        .iter()
-        .filter_map(Members::id)
-        .map(str::len)
-        .max()
-        .unwrap_or(0)
-        .min(rules.max_id_len);
-    let mut parts: Vec<Part> = Vec::with_capacity(read.len());
-    for (i, members) in read.iter().enumerate() {
-        let part = read_part(members, &parts, (&read[i + 1..], longest), rules)?;
+    let ids = Ids {
+        raw: &wire.requests,
+        read: OnceCell::new(),
+    };
+    let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
+    for raw in &wire.requests {
+        let members: Members = serde_json::from_str(raw.get()).map_err(|error| {
+            Invalid::batch(format!(
+                "Request {} is not a valid request object: {}.",
+                parts.len() + 1,
+                describe(&error)
+            ))
+        })?;
+        let part = read_part(&members, &parts, &ids, rules)?;
         parts.push(part);
     }
-    match unreadable {
-        Some(invalid) => Err(invalid),
-        None => Ok(parts),
+    Ok(parts)
+}
+
+/// The ids of a batch's parts, read from its raw parts the first time a
+/// `$<name>` is looked up (a batch without one never reads them twice),
+/// with the length of the longest. A part whose id cannot be read has
+/// none: it refuses the batch when its turn comes.
+struct Ids<'a> {
+    raw: &'a [&'a RawValue],
+    read: OnceCell<(Vec<Option<String>>, usize)>,
+}
+
+impl Ids<'_> {
+    fn read(&self) -> &(Vec<Option<String>>, usize) {
+        self.read.get_or_init(|| {
+            #[derive(Deserialize)]
+            struct Id {
+                id: Option<String>,
+            }
+            let ids: Vec<Option<String>> = self
+                .raw
+                .iter()
+                .map(|raw| {
+                    serde_json::from_str::<Id>(raw.get())
+                        .ok()
+                        .and_then(|part| part.id)
+                })
+                .collect();
+            let longest = ids.iter().flatten().map(String::len).max().unwrap_or(0);
+            (ids, longest)
+        })
     }
 }
 
@@ -275,12 +280,11 @@ impl<'a> Known<'a> {
     }
 }
 
-/// Reads one part, after the `earlier` ones and before `later` ones of
-/// ids at most `longest` bytes long.
+/// Reads one part, after the `earlier` ones, in a batch of `ids`.
 fn read_part(
     members: &Members,
     earlier: &[Part],
-    (later, longest): (&[Members], usize),
+    ids: &Ids<'_>,
     rules: &Rules,
 ) -> Result<Part, Invalid> {
     let position = earlier.len() + 1;
@@ -345,9 +349,9 @@ fn read_part(
     let reference = Names {
         earlier,
         id: &id,
-        later,
+        ids,
         depends_on: &depends_on,
-        longest,
+        max_id_len: rules.max_id_len,
     };
     let target = match known.url {
         Some(Value::String(url)) => rules
@@ -466,10 +470,11 @@ struct Names<'a> {
     earlier: &'a [Part],
     /// The part's own id.
     id: &'a str,
-    later: &'a [Members],
+    /// Every part's (the part is the one after `earlier`).
+    ids: &'a Ids<'a>,
     /// The earlier parts it depends on, by index.
     depends_on: &'a [usize],
-    longest: usize,
+    max_id_len: usize,
 }
 
 impl Refer for Names<'_> {
@@ -497,10 +502,15 @@ impl Refer for Names<'_> {
                 self.id
             ));
         }
-        match self
-            .later
+        let later = self
+            .ids
+            .read()
+            .0
+            .get(self.earlier.len() + 1..)
+            .unwrap_or_default();
+        match later
             .iter()
-            .filter_map(Members::id)
+            .flatten()
             .find(|id| id.eq_ignore_ascii_case(name))
         {
             Some(later) => Err(format!(
@@ -512,7 +522,7 @@ impl Refer for Names<'_> {
     }
 
     fn longest(&self) -> usize {
-        self.longest
+        self.ids.read().1.min(self.max_id_len)
     }
 }
 

@@ -78,7 +78,7 @@ pub(crate) enum Scanned {
 pub(crate) fn scan(url: &str, names: &impl Refer) -> Result<Scanned, String> {
     let bytes = url.as_bytes();
     // The common url has no `$` at all: nothing to look at, nothing held.
-    if !bytes.contains(&b'$') && !url.contains("%24") {
+    if !bytes.contains(&b'$') && !has_encoded_dollar(bytes) {
         return Ok(Scanned::Plain);
     }
     let query = url.find('?').unwrap_or(url.len());
@@ -147,6 +147,11 @@ pub(crate) fn scan(url: &str, names: &impl Refer) -> Result<Scanned, String> {
         None if values.is_empty() => Scanned::Plain,
         None => Scanned::Values(values),
     })
+}
+
+/// Whether `bytes` hold `%24`, a `$` percent-encoded.
+fn has_encoded_dollar(bytes: &[u8]) -> bool {
+    bytes.contains(&b'%') && bytes.windows(3).any(|window| window == b"%24")
 }
 
 /// The bytes of a name after a `$`, decoded, and the end in the url of
