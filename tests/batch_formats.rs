@@ -92,6 +92,26 @@ fn app() -> (Router, Log) {
                 (headers, Json(json!({})))
             }),
         )
+        // An employee, as OData's own example of value references reads
+        // one, and a property answered in OData's `{"value": ...}`.
+        .route(
+            "/employees/{id}",
+            get(|| async {
+                Json(
+                    json!({"@odata.context": "$metadata#Employees/$entity", "ID": 0,
+                            "Building": "B 41 & O'Hare", "Floor": 3, "Remote": false,
+                            "Address": {"City": "Z\u{fc}rich"}, "Tags": ["a"]}),
+                )
+            }),
+        )
+        .route(
+            "/employees/{id}/Floor",
+            get(|| async { Json(json!({"@odata.context": "$metadata#Edm.Int32", "value": 3})) }),
+        )
+        .route(
+            "/minimal",
+            post(|| async { (StatusCode::NO_CONTENT, [("odata-entityid", "/orders/9")]) }),
+        )
         .route("/never", get(std::future::pending::<()>))
         .route("/big", get(|| async { "x".repeat(4096) }))
         .route("/conflict", post(|| async { StatusCode::CONFLICT }))
@@ -468,6 +488,208 @@ async fn an_etag_reference_to_no_earlier_request_refuses_the_batch() {
         assert!(detail.contains("no earlier request"), "{detail}");
     }
     assert!(seen(&log).is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn an_encoded_first_segment_reference_and_odata_entity_id_resolve_too() {
+    // OData JSON 4.01 §19.1: the first segment `$<id>` is "the URL of the
+    // entity created by or returned from" the earlier request: its
+    // Location, or OData-EntityId (OData 4.01 §8.3.4) when a create
+    // answered 204 without one. RFC 3986 §2.1: `%24` is `$`.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "POST", "url": "/orders"},
+                {"id": "2", "method": "GET", "url": "%241/lines", "dependsOn": ["1"]},
+                {"id": "m", "method": "POST", "url": "/minimal"},
+                {"id": "3", "method": "GET", "url": "/%24M/lines", "dependsOn": ["m"]}
+            ]}),
+        )
+        .await,
+    );
+    for id in ["2", "3"] {
+        assert_eq!(parts[id]["status"], 200, "{id}: {}", parts[id]);
+    }
+    let uris: Vec<String> = seen(&log).into_iter().map(|seen| seen.uri).collect();
+    assert!(uris.contains(&"/orders/7/lines".to_owned()), "{uris:?}");
+    assert!(uris.contains(&"/orders/9/lines".to_owned()), "{uris:?}");
+}
+
+/// The uri request `id` reached the service with: the log holds it in its
+/// `x-part` header.
+fn uri_of(log: &Log, id: &str) -> Option<String> {
+    seen(log)
+        .into_iter()
+        .find(|seen| seen.headers.get("x-part").is_some_and(|v| v == id))
+        .map(|seen| seen.uri)
+}
+
+#[tokio::test]
+async fn a_value_reference_in_the_query_is_the_value_of_the_earlier_answer() {
+    // OData 4.01 Part 1 §11.7.6: `$1/Building` in the query stands for the
+    // value at `Building` in request 1's answer body, and `$1` alone for
+    // the value that body is; Part 2 §5.1.1.6.1: a string literal is
+    // quoted, its quotes doubled; RFC 3986 §3.4: a query component is
+    // percent-encoded, so `&`, `=` and `+` of a value never split it. Both
+    // dialects read requests alike.
+    for dialect in [Dialect::Graph, Dialect::OData] {
+        let (addr, log) = serve_with(BatchLayer::new().dialect(dialect)).await;
+        let parts = parts(
+            &batch(
+                addr,
+                json!({"requests": [
+                    {"id": "1", "method": "get", "url": "/employees/0?$select=Building"},
+                    {"id": "f", "method": "get", "url": "/employees/0/Floor"},
+                    {"id": "2", "method": "get", "dependsOn": ["1", "f"],
+                     "headers": {"x-part": "2"},
+                     "url": "/echo?$filter=Building eq $1/Building and Floor eq $F&$top=$1/Floor"},
+                    {"id": "3", "method": "get", "dependsOn": ["1"], "headers": {"x-part": "3"},
+                     "url": "echo?city=%241%2FAddress%2FCity&remote=$1/Remote"}
+                ]}),
+            )
+            .await,
+        );
+        for id in ["1", "f", "2", "3"] {
+            assert_eq!(parts[id]["status"], 200, "{dialect:?} {id}: {}", parts[id]);
+        }
+        assert_eq!(
+            uri_of(&log, "2").unwrap(),
+            "/echo?$filter=Building%20eq%20'B%2041%20%26%20O''Hare'%20and%20Floor%20eq%203&$top=3"
+        );
+        assert_eq!(
+            uri_of(&log, "3").unwrap(),
+            "/echo?city='Z%C3%BCrich'&remote=false"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_value_reference_that_cannot_be_given_is_400_naming_it_and_its_dependents_424() {
+    // OData 4.01 Part 1 §11.7.6: a value reference is a value of the
+    // earlier answer; one it does not have, or one that is no primitive
+    // value, has no literal: the request is not sent with the reference
+    // left in it, and what depends on it fails (RFC 4918 §11.4).
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "GET", "url": "/employees/0"},
+                {"id": "2", "method": "GET", "url": "/echo?x=$1/Address", "dependsOn": ["1"]},
+                {"id": "3", "method": "GET", "url": "/echo?x=$1/Tags", "dependsOn": ["1"]},
+                {"id": "4", "method": "GET", "url": "/echo?x=$1/Wing", "dependsOn": ["1"]},
+                {"id": "t", "method": "GET", "url": "/text"},
+                {"id": "5", "method": "GET", "url": "/echo?x=$T/id", "dependsOn": ["t"]},
+                {"id": "6", "method": "GET", "url": "/echo", "dependsOn": ["2"]}
+            ]}),
+        )
+        .await,
+    );
+    for (id, reference, why) in [
+        ("2", "$1/Address", "an object"),
+        ("3", "$1/Tags", "a collection"),
+        ("4", "$1/Wing", "no member 'Wing'"),
+        ("5", "$T/id", "request 't' answered no JSON body"),
+    ] {
+        assert_eq!(parts[id]["status"], 400, "{id}");
+        let problem = &parts[id]["body"];
+        assert_eq!(problem["part"], id);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("'{reference}'")), "{detail}");
+        assert!(detail.contains(why), "{detail}");
+    }
+    assert_eq!(parts["6"]["status"], 424);
+    assert_eq!(parts["6"]["body"]["dependency"], "2");
+    let uris: Vec<String> = seen(&log).into_iter().map(|seen| seen.uri).collect();
+    assert!(!uris.iter().any(|uri| uri.starts_with("/echo")), "{uris:?}");
+}
+
+#[tokio::test]
+async fn a_reference_in_the_path_past_its_first_segment_or_in_an_option_name_is_400() {
+    // OData JSON 4.01 §19.1 resolves `$<id>` in the path only as its first
+    // segment, and OData 4.01 Part 1 §11.7.6 a value reference only in the
+    // query: anywhere else the request is refused, naming the reference,
+    // rather than sent with it as text; its dependents answer 424.
+    let (addr, log) = serve().await;
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "POST", "url": "/orders"},
+                {"id": "2", "method": "GET", "url": "/orders/$1/lines", "dependsOn": ["1"]},
+                {"id": "3", "method": "GET", "url": "/echo?$1=x", "dependsOn": ["1"]},
+                {"id": "4", "method": "GET", "url": format!("http://{addr}/orders/%241"), "dependsOn": ["1"]},
+                {"id": "5", "method": "GET", "url": "/echo", "dependsOn": ["2"]}
+            ]}),
+        )
+        .await,
+    );
+    for (id, reference, place) in [
+        ("2", "$1", "path"),
+        ("3", "$1", "name of a query option"),
+        ("4", "%241", "path"),
+    ] {
+        assert_eq!(parts[id]["status"], 400, "{id}");
+        let problem = &parts[id]["body"];
+        assert_eq!(problem["part"], id);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("'{reference}'")), "{detail}");
+        assert!(detail.contains(place), "{detail}");
+    }
+    assert_eq!(parts["5"]["status"], 424);
+    assert_eq!(seen(&log).len(), 1, "only request 1 ran");
+}
+
+#[tokio::test]
+async fn a_reference_to_a_later_request_or_itself_refuses_the_batch_and_odata_names_stay() {
+    // OData JSON 4.01 §19.1: a referenced request precedes and is in
+    // dependsOn, and forward references are not allowed. A `$name` that
+    // names no request (`$metadata`, `$filter`, `$top`) is OData's own,
+    // left as written.
+    let (addr, log) = serve().await;
+    for (url, named) in [
+        ("/echo?x=$3", "'3'"),
+        ("/echo?x=$2", "'2' itself"),
+        ("$3/x", "'3'"),
+    ] {
+        let answer = batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "GET", "url": "/echo"},
+                {"id": "2", "method": "GET", "url": url, "dependsOn": ["1"]},
+                {"id": "3", "method": "GET", "url": "/echo"}
+            ]}),
+        )
+        .await;
+        let problem = answer.assert_problem(StatusCode::BAD_REQUEST);
+        assert_eq!(
+            (problem["part"].as_str(), problem["field"].as_str()),
+            (Some("2"), Some("url"))
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(named) && detail.contains("dependsOn"),
+            "{url}: {detail}"
+        );
+    }
+    assert!(seen(&log).is_empty(), "nothing ran");
+
+    let parts = parts(
+        &batch(
+            addr,
+            json!({"requests": [
+                {"id": "1", "method": "GET", "url": "/echo?$filter=a eq $it&$top=$10&$select=id"},
+            ]}),
+        )
+        .await,
+    );
+    assert_eq!(parts["1"]["status"], 200);
+    assert_eq!(
+        seen(&log)[0].uri,
+        "/echo?$filter=a%20eq%20$it&$top=$10&$select=id"
+    );
 }
 
 #[tokio::test]

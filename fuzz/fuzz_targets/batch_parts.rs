@@ -1,7 +1,9 @@
 //! A batch built part by part: ids (duplicates in any case, too long),
 //! methods in odd cases, urls from a grammar (relative, absolute on the
-//! batch's own origin or another, `$<id>/rest`, `/$<id>`, dot segments,
-//! percent-encodings, spaces, non-ASCII), headers (`If-Match: $<id>`,
+//! batch's own origin or another, `$<id>/rest`, `/$<id>`, `%24<id>`, dot
+//! segments, percent-encodings, spaces, non-ASCII; `$<id>` and
+//! `$<id>/<member>` in a query option's value, `$<id>` past the first
+//! segment or as an option's name, `$<id>` naming the part itself), headers (`If-Match: $<id>`,
 //! latin-1 bytes), bodies of every kind (JSON, text, base64 of either
 //! alphabet, padded or not, or garbage), `dependsOn`/`depends_on` graphs
 //! (forward, unknown, self references), `if`, unknown members, both
@@ -21,7 +23,11 @@
 //! - what a part ran with: its method in upper case, its body as sent (JSON
 //!   equal, text and decoded base64 byte for byte), a path without scheme,
 //!   authority, `.` or `..` segments, never the batch's own; `$<id>`
-//!   resolved below that part's `Location`, `If-Match: $<id>` as its `ETag`;
+//!   resolved below that part's `Location`, `If-Match: $<id>` as its `ETag`,
+//!   a value reference as the literal of the value that part's JSON answer
+//!   holds there (a part whose reference names no such value, or stands
+//!   where none is resolved, answers 400 without running); no uri the inner
+//!   service sees carries a `$<id>` (or `%24<id>`) of a part of its batch;
 //!   the outer `Authorization` unless it set its own; its dependencies
 //!   recorded as succeeded;
 //! - what a part answered: its status, every header under the dialect's
@@ -230,6 +236,12 @@ struct PartSpec {
     deps: Vec<usize>,
     /// The part its url refers to with `$<id>`.
     url_reference: Option<usize>,
+    /// A value reference in its query: the part, the member path below its
+    /// answer, and how many options the query has.
+    value_reference: Option<(usize, &'static str, usize)>,
+    /// A `$<id>` of a dependency where none is resolved: the part is
+    /// refused once its dependencies succeeded.
+    refused_reference: bool,
     /// The part its `If-Match` refers to.
     etag_reference: Option<usize>,
     condition: Option<String>,
@@ -312,16 +324,89 @@ fn json_value(input: &mut Input<'_>, depth: usize) -> Value {
     }
 }
 
-/// A part's url, and the part it refers to.
+/// A part's url and what it refers to.
+#[derive(Default)]
+struct Url {
+    text: String,
+    /// The part it is below (`$<id>` as its first segment).
+    below: Option<usize>,
+    value: Option<(usize, &'static str, usize)>,
+    refused: bool,
+}
+
+/// A dependency's id as a url may spell it: in any case, `$` or `%24`, the
+/// id as written or each byte percent-encoded.
+fn spelled_reference(batch: &Batch, input: &mut Input<'_>, part: usize) -> String {
+    let id = batch.parts[part].id.clone();
+    let id = if input.one_in(2) {
+        id.to_ascii_uppercase()
+    } else {
+        id
+    };
+    let id = if input.one_in(4) {
+        id.bytes().map(|byte| format!("%{byte:02X}")).collect()
+    } else {
+        id
+    };
+    let dollar = if input.one_in(4) { "%24" } else { "$" };
+    format!("{dollar}{id}")
+}
+
+/// A part's url and what it refers to.
 fn url(
     batch: &mut Batch,
     input: &mut Input<'_>,
     deps: &[usize],
-    earlier: usize,
-) -> (String, Option<usize>) {
+    (earlier, own): (usize, &str),
+) -> Url {
     let k = input.below_or(5);
+    if !deps.is_empty() && input.one_in(3) {
+        let dep = deps[input.below_or(deps.len() - 1)];
+        let reference = spelled_reference(batch, input, dep);
+        return match input.below_or(5) {
+            0 => Url {
+                text: format!("{reference}/p{k}"),
+                below: Some(dep),
+                ..Url::default()
+            },
+            1 => {
+                let member = input.pick(&["", "/a", "%2Fa", "/a/b"]);
+                Url {
+                    text: format!("/p{k}?$filter=x eq {reference}{member}&$top=2"),
+                    value: Some((dep, member, 2)),
+                    ..Url::default()
+                }
+            }
+            2 => {
+                let member = input.pick(&["", "/a"]);
+                Url {
+                    text: format!("/p{k}?x={reference}{member}"),
+                    value: Some((dep, member, 1)),
+                    ..Url::default()
+                }
+            }
+            3 => Url {
+                text: format!("/p{k}/{reference}"),
+                refused: true,
+                ..Url::default()
+            },
+            _ => Url {
+                text: format!("/p{k}?{reference}=1"),
+                refused: true,
+                ..Url::default()
+            },
+        };
+    }
+    if input.one_in(16) && !own.is_empty() {
+        // The part's own id: no earlier request.
+        batch.mark(Validity::Invalid);
+        return Url {
+            text: format!("/p{k}?x=${own}"),
+            ..Url::default()
+        };
+    }
     let outer = batch.outer;
-    match input.below_or(13) {
+    let (text, below) = match input.below_or(13) {
         0 => (format!("/p{k}"), None),
         1 => (format!("p{k}/x?$select=id"), None),
         2 => (format!("/p{k}?$filter=city eq null"), None),
@@ -395,6 +480,11 @@ fn url(
                 (format!("/p{k}/.hidden/a b"), None)
             }
         }
+    };
+    Url {
+        text,
+        below,
+        ..Url::default()
     }
 }
 
@@ -477,9 +567,11 @@ fn part(batch: &mut Batch, input: &mut Input<'_>, index: usize) -> PartSpec {
     }
 
     // The url.
-    let (url, reference) = url(batch, input, &spec.deps, index);
-    spec.url_reference = reference;
-    spec.members.push(("url".to_owned(), Value::from(url)));
+    let url = url(batch, input, &spec.deps, (index, &spec.id));
+    spec.url_reference = url.below;
+    spec.value_reference = url.value;
+    spec.refused_reference = url.refused;
+    spec.members.push(("url".to_owned(), Value::from(url.text)));
 
     // The headers.
     let mut headers = Map::new();
@@ -653,9 +745,11 @@ fn answer_spec(input: &mut Input<'_>, outer: Outer) -> AnswerSpec {
         } else {
             Some(input.pick(MEDIA).0)
         },
-        body: match input.below_or(3) {
+        body: match input.below_or(4) {
             0 => input.bytes(32),
             1 => serde_json::to_vec(&json_value(input, 0)).unwrap(),
+            // What a value reference `$<id>/a` names.
+            2 => serde_json::to_vec(&json!({"a": json_value(input, 2)})).unwrap(),
             _ => input.text(8, TEXT).into_bytes(),
         },
         behaviour: match input.below_or(12) {
@@ -740,6 +834,71 @@ fn has_dot_segment(path: &str) -> bool {
         let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
         decoded == "." || decoded == ".."
     })
+}
+
+/// `text` with every `%XX` decoded.
+fn decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if let (b'%', Some(high), Some(low)) = (bytes[i], hex(i + 1), hex(i + 2)) {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether `uri` holds a reference to the part `id`: a `$` (or `%24`)
+/// followed by the id, in any case, and then by nothing that goes on with
+/// a name (a letter, digit, `_`, `-`, `.`, `~`, or a non-ASCII byte).
+fn refers_to(uri: &str, id: &str) -> bool {
+    let text = decoded(uri);
+    let id = id.as_bytes();
+    let goes_on =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') || b >= 0x80;
+    (0..text.len()).any(|at| {
+        let after = &text[at + 1..];
+        text[at] == b'$'
+            && after.len() >= id.len()
+            && after[..id.len()].eq_ignore_ascii_case(id)
+            && after.get(id.len()).is_none_or(|&b| !goes_on(b))
+    })
+}
+
+/// The OData literal (decoded) of the value at `member` (`/a`, `%2Fa`,
+/// `/a/b`, or nothing: the value the body is) in a JSON answer `spec`
+/// gives; `None` when there is none, or it is an object or a collection.
+fn odata_literal(spec: &AnswerSpec, member: &str) -> Option<String> {
+    if carried(spec.content_type) != Carried::Json {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&spec.body).ok()?;
+    let value = match member {
+        "" => match &body {
+            Value::Object(members)
+                if members.contains_key("value")
+                    && members.keys().all(|k| k == "value" || k.contains('@')) =>
+            {
+                &members["value"]
+            }
+            _ => &body,
+        },
+        "/a" | "%2Fa" => body.as_object()?.get("a")?,
+        _ => body.as_object()?.get("a")?.as_object()?.get("b")?,
+    };
+    match value {
+        Value::String(text) => Some(format!("'{}'", text.replace('\'', "''"))),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null => Some("null".to_owned()),
+        Value::Array(_) | Value::Object(_) => None,
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -866,6 +1025,14 @@ fuzz_target!(|data: &[u8]| {
             "the inner service was called with {path}"
         );
         assert_ne!(path.trim_end_matches('/'), outer.path, "a batch ran itself");
+        let uri = call.uri.to_string();
+        for part in &batch.parts {
+            assert!(
+                part.id.is_empty() || !refers_to(&uri, &part.id),
+                "the inner service was called with {uri}, a reference to '{}' left in it",
+                part.id
+            );
+        }
     }
 
     if status != StatusCode::OK {
@@ -889,6 +1056,14 @@ fuzz_target!(|data: &[u8]| {
     let answers = answer["responses"].as_array().expect("responses");
     assert_eq!(answers.len(), batch.parts.len());
     let index_of = |id: &str| batch.parts.iter().position(|p| p.id == id);
+    // How the inner service answered part `dep`, which ran.
+    let spec_of = |dep: usize| {
+        let called = ran
+            .iter()
+            .find(|c| c.part == Some(dep))
+            .expect("the dependency ran");
+        spec_index(called.uri.path()).map_or(&specs[0], |k| &specs[k % specs.len()])
+    };
     for (part, answer) in batch.parts.iter().zip(answers) {
         assert_eq!(answer["id"], part.id.as_str());
     }
@@ -940,8 +1115,28 @@ fuzz_target!(|data: &[u8]| {
                 }
                 400 => {
                     assert!(deps_succeeded);
-                    assert!(part.url_reference.is_some() || part.etag_reference.is_some());
+                    assert!(
+                        part.url_reference.is_some()
+                            || part.etag_reference.is_some()
+                            || part.value_reference.is_some()
+                            || part.refused_reference,
+                        "{answer}"
+                    );
                     assert_eq!(problem["part"], part.id.as_str());
+                    if let (None, None, false, Some((dep, member, _))) = (
+                        part.url_reference,
+                        part.etag_reference,
+                        part.refused_reference,
+                        part.value_reference,
+                    ) {
+                        let spec = spec_of(dep);
+                        assert_eq!(
+                            odata_literal(spec, member),
+                            None,
+                            "part {} was refused though the value it names is there: {answer}",
+                            part.id
+                        );
+                    }
                 }
                 other => panic!(
                     "part {} answered {other} without running: {answer}",
@@ -970,6 +1165,23 @@ fuzz_target!(|data: &[u8]| {
             Some(Err(bytes)) => assert_eq!(&call.body[..], &bytes[..]),
         }
         let path = call.uri.path();
+        assert!(
+            !part.refused_reference,
+            "part {} ran as {} with a reference where none is resolved",
+            part.id, call.uri
+        );
+        if let Some((dep, member, options)) = part.value_reference {
+            let literal = odata_literal(spec_of(dep), member)
+                .unwrap_or_else(|| panic!("part {} ran as {} with no value to give", part.id, call.uri));
+            let query = call.uri.query().unwrap_or("");
+            assert!(
+                decoded(query).windows(literal.len()).any(|w| w == literal.as_bytes()),
+                "part {} ran as {}, without {literal}",
+                part.id,
+                call.uri
+            );
+            assert_eq!(query.split('&').count(), options, "{}", call.uri);
+        }
         if let Some(dep) = part.url_reference {
             let called = ran
                 .iter()

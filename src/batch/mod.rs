@@ -23,11 +23,25 @@
 //!   is `/users?...` for a batch at `/$batch`, `/v1.0/users?...` for one at
 //!   `/v1.0/$batch`); an absolute URL whose origin is the batch request's own
 //!   (its path is taken); `$<id>/rest` for below the `Location` part `<id>`
-//!   answered. Characters a URI cannot hold (Graph's own examples have
-//!   spaces) are percent-encoded. Nothing ever leaves the service.
-//! - `If-Match` / `If-None-Match: $<id>`: part `<id>`'s `ETag`. A `$<id>`
-//!   must name a part in `dependsOn`; a part whose reference cannot be
-//!   resolved answers 400 naming it, without running.
+//!   answered (or its `OData-EntityId`). Characters a URI cannot hold
+//!   (Graph's own examples have spaces) are percent-encoded. Nothing ever
+//!   leaves the service.
+//! - `$<id>` or `$<id>/<property>/...` in a query option's value: the value
+//!   at that path in part `<id>`'s JSON answer body (OData 4.01 Part 1
+//!   §11.7.6: `$filter=Building eq $1/Building`), as an OData literal
+//!   (`'B 41'`, `3`, `true`, `null`) percent-encoded for the query.
+//! - `If-Match` / `If-None-Match: $<id>`: part `<id>`'s `ETag`.
+//!
+//! A reference is `$` or `%24` followed by a part's id (in any case, as
+//! written or percent-encoded) and by nothing that would go on with a name
+//! (`$10` is not `$1`); a `$name` that names no part (`$metadata`,
+//! `$filter`, `$top`) is left as it is. A reference must name a part in the
+//! part's own `dependsOn`: one naming any other part of the batch refuses
+//! the batch. A part whose reference cannot be resolved (no `Location`, a
+//! value that is not in the answer or is an object, a reference elsewhere
+//! in the path or in an option's name) answers 400 naming it and the
+//! reference, without running, and its dependents 424: no part is sent
+//! with a reference to a part of its batch left in it.
 //! - `method` in any case; `dependsOn` also spelled `depends_on` (the Graph
 //!   Python SDK's spelling): a dependency is never ignored.
 //! - `body`: JSON for a JSON media type (`application/json`, `*+json`), a
@@ -120,6 +134,7 @@ mod encoding;
 mod future;
 mod layer;
 mod plan;
+mod reference;
 mod responses;
 mod run;
 mod service;

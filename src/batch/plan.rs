@@ -1,5 +1,6 @@
 //! Reading and validating a batch: every check runs before any part does.
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::encoding::{header_value, request_body};
+use super::reference::Refer;
 use super::target::{Root, Target};
 
 /// A batch refused before anything ran: a 400 (or 408, 413, 415) problem
@@ -173,8 +175,12 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
             rules.max_parts
         )));
     }
+    let ids = Ids {
+        raw: &wire.requests,
+        read: OnceCell::new(),
+    };
     let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
-    for raw in wire.requests {
+    for raw in &wire.requests {
         let members: Members = serde_json::from_str(raw.get()).map_err(|error| {
             Invalid::batch(format!(
                 "Request {} is not a valid request object: {}.",
@@ -182,10 +188,41 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
                 describe(&error)
             ))
         })?;
-        let part = read_part(&members, &parts, rules)?;
+        let part = read_part(&members, &parts, &ids, rules)?;
         parts.push(part);
     }
     Ok(parts)
+}
+
+/// The ids of a batch's parts, read from its raw parts the first time a
+/// `$<name>` is looked up (a batch without one never reads them twice),
+/// with the length of the longest. A part whose id cannot be read has
+/// none: it refuses the batch when its turn comes.
+struct Ids<'a> {
+    raw: &'a [&'a RawValue],
+    read: OnceCell<(Vec<Option<String>>, usize)>,
+}
+
+impl Ids<'_> {
+    fn read(&self) -> &(Vec<Option<String>>, usize) {
+        self.read.get_or_init(|| {
+            #[derive(Deserialize)]
+            struct Id {
+                id: Option<String>,
+            }
+            let ids: Vec<Option<String>> = self
+                .raw
+                .iter()
+                .map(|raw| {
+                    serde_json::from_str::<Id>(raw.get())
+                        .ok()
+                        .and_then(|part| part.id)
+                })
+                .collect();
+            let longest = ids.iter().flatten().map(String::len).max().unwrap_or(0);
+            (ids, longest)
+        })
+    }
 }
 
 /// What went wrong in serde_json's words, without its position (given apart).
@@ -243,7 +280,13 @@ impl<'a> Known<'a> {
     }
 }
 
-fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part, Invalid> {
+/// Reads one part, after the `earlier` ones, in a batch of `ids`.
+fn read_part(
+    members: &Members,
+    earlier: &[Part],
+    ids: &Ids<'_>,
+    rules: &Rules,
+) -> Result<Part, Invalid> {
     let position = earlier.len() + 1;
     let (known, fault) = Known::of(members);
     let id = match known.id {
@@ -303,11 +346,17 @@ fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part,
         }
     };
     let depends_on = read_depends_on(known.depends_on, &id, earlier)?;
-    let reference = |name: &str| reference(name, earlier, &depends_on);
+    let reference = Names {
+        earlier,
+        id: &id,
+        ids,
+        depends_on: &depends_on,
+        max_id_len: rules.max_id_len,
+    };
     let target = match known.url {
         Some(Value::String(url)) => rules
             .root
-            .read(url, reference)
+            .read_in(url, reference)
             .map_err(|why| Invalid::part(&id, "url", why))?,
         _ => {
             return Err(Invalid::part(
@@ -319,9 +368,8 @@ fn read_part(members: &Members, earlier: &[Part], rules: &Rules) -> Result<Part,
     };
     let (headers, etags) = match known.headers {
         None => (HeaderMap::new(), Vec::new()),
-        Some(Value::Object(headers)) => {
-            read_headers(headers, reference).map_err(|why| Invalid::part(&id, "headers", why))?
-        }
+        Some(Value::Object(headers)) => read_headers(headers, |name: &str| reference.refer(name))
+            .map_err(|why| Invalid::part(&id, "headers", why))?,
         Some(_) => {
             return Err(Invalid::part(
                 &id,
@@ -416,23 +464,65 @@ fn read_depends_on(
         .collect()
 }
 
-/// What `$<name>` refers to: an earlier part the part depends on, no part
-/// at all, or an earlier part it does not depend on (refused: its answer
-/// would not be known when the part starts).
-fn reference(name: &str, earlier: &[Part], depends_on: &[usize]) -> Result<Option<usize>, String> {
-    let Some(part) = earlier
-        .iter()
-        .position(|part| part.id.eq_ignore_ascii_case(name))
-    else {
-        return Ok(None);
-    };
-    if depends_on.contains(&part) {
-        Ok(Some(part))
-    } else {
-        Err(format!(
-            "'${name}' refers to request '{}', which must be listed in dependsOn.",
-            earlier[part].id
-        ))
+/// The parts a part's `$<name>`s can name: every part of the batch.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    earlier: &'a [Part],
+    /// The part's own id.
+    id: &'a str,
+    /// Every part's (the part is the one after `earlier`).
+    ids: &'a Ids<'a>,
+    /// The earlier parts it depends on, by index.
+    depends_on: &'a [usize],
+    max_id_len: usize,
+}
+
+impl Refer for Names<'_> {
+    /// What `$<name>` refers to: an earlier part the part depends on, no
+    /// part at all, or a part it does not depend on (refused: its answer
+    /// would not be known when the part starts).
+    fn refer(&self, name: &str) -> Result<Option<usize>, String> {
+        if let Some(part) = self
+            .earlier
+            .iter()
+            .position(|part| part.id.eq_ignore_ascii_case(name))
+        {
+            return if self.depends_on.contains(&part) {
+                Ok(Some(part))
+            } else {
+                Err(format!(
+                    "'${name}' refers to request '{}', which must be listed in dependsOn.",
+                    self.earlier[part].id
+                ))
+            };
+        }
+        if self.id.eq_ignore_ascii_case(name) {
+            return Err(format!(
+                "'${name}' names request '{}' itself, which is no earlier request of the batch; a reference names an earlier request listed in dependsOn.",
+                self.id
+            ));
+        }
+        let later = self
+            .ids
+            .read()
+            .0
+            .get(self.earlier.len() + 1..)
+            .unwrap_or_default();
+        match later
+            .iter()
+            .flatten()
+            .find(|id| id.eq_ignore_ascii_case(name))
+        {
+            Some(later) => Err(format!(
+                "'${name}' names request '{}', which comes later and so is no earlier request of the batch; a reference names an earlier request listed in dependsOn.",
+                truncated(later)
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn longest(&self) -> usize {
+        self.ids.read().1.min(self.max_id_len)
     }
 }
 

@@ -18,6 +18,7 @@ use tower_service::Service;
 use super::config::Config;
 use super::encoding::is_json;
 use super::plan::{self, Invalid, Part, Rules};
+use super::reference;
 use super::responses::{Answer, Responses};
 use super::target::{Root, Target};
 use crate::body::{RequestBody, ResponseBody};
@@ -41,6 +42,9 @@ const PART_UNRESOLVED: &str = "a batch part referred to what an earlier part did
 /// What a part with an `if` condition is (not logged: the client asked for
 /// what the service does not do).
 const PART_CONDITIONAL: &str = "a batch part with an if condition was not run";
+
+/// OData's header for the entity a request created or changed.
+const ODATA_ENTITY_ID: HeaderName = HeaderName::from_static("odata-entityid");
 
 /// Reads, validates and runs one batch.
 pub(super) async fn answer<S, ReqBody, ResBody>(
@@ -246,23 +250,52 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         earlier: &Earlier<'_, Called>,
     ) -> Result<Request<RequestBody<ReqBody>>, String> {
         let part = &self.parts[step];
-        let answered = |index: usize, header: HeaderName| {
-            let id = &self.parts[index].id;
+        let answer = |index: usize| {
             earlier
                 .output(index)
                 .and_then(|called| called.as_ref().ok())
+        };
+        let answered = |index: usize, header: HeaderName| {
+            let id = &self.parts[index].id;
+            answer(index)
                 .and_then(|answer| answer.headers.get(&header))
                 .ok_or_else(|| format!("'${id}' cannot be resolved: request '{id}' answered without a {header} header."))
         };
+        // What `$<id>` as the first segment stands for: the URL of what the
+        // part created (`Location`) or, failing that, of the entity it
+        // answered with (`OData-EntityId`).
+        let below = |index: usize, rest: &str| {
+            let id = &self.parts[index].id;
+            let location = answer(index)
+                .and_then(|answer| {
+                    answer
+                        .headers
+                        .get(LOCATION)
+                        .or_else(|| answer.headers.get(ODATA_ENTITY_ID))
+                })
+                .ok_or_else(|| format!("'${id}' cannot be resolved: request '{id}' answered without a Location or OData-EntityId header."))?;
+            self.root
+                .created(location, rest)
+                .map_err(|why| format!("'${id}' cannot be resolved: {why}."))
+        };
         let uri = match &part.target {
             Target::Path(uri) => uri.clone(),
-            Target::Created { part: index, rest } => {
-                let location = answered(*index, LOCATION)?;
-                self.root.created(location, rest).map_err(|why| {
-                    let id = &self.parts[*index].id;
-                    format!("'${id}' cannot be resolved: {why}.")
-                })?
+            Target::Created { part: index, rest } => below(*index, rest)?,
+            Target::Valued {
+                below: under,
+                url,
+                values,
+            } => {
+                let filled = reference::fill(url, values, |index| {
+                    let answered = answer(index).map(|answer| (&answer.headers, &answer.body));
+                    (self.parts[index].id.as_str(), answered)
+                })?;
+                match under {
+                    Some(index) => below(*index, &filled)?,
+                    None => self.root.path(&filled)?,
+                }
             }
+            Target::Refused(why) => return Err(why.clone()),
         };
         let mut request = Request::new(RequestBody::whole(part.body.clone()));
         *request.method_mut() = part.method.clone();

@@ -2,13 +2,17 @@
 //! path, a path relative to the batch's own URL (`users?$select=id`), an
 //! absolute URL, and `$<id>` for the resource an earlier part created (its
 //! `Location`). Each is read here into a path on this service; nothing ever
-//! leaves it.
+//! leaves it. A `$<id>` past the first segment is found by
+//! [`reference`](super::reference): a value in the query, resolved when
+//! the part runs, or a form not resolved, which refuses the part.
 
 use std::borrow::Cow;
 
 use http::request::Parts as Head;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
+
+use super::reference::{decoded, scan, Refer, Scanned, ValueRef};
 
 /// Where a part goes.
 #[derive(Debug)]
@@ -18,6 +22,18 @@ pub(crate) enum Target {
     /// `$<id>`: below what the part at this index created (its `Location`),
     /// followed by `rest` (`/orders`, `?$select=id` or nothing).
     Created { part: usize, rest: String },
+    /// A url whose query holds values of earlier answers: `url` with each
+    /// of `values` replaced by the value it names, below what part `below`
+    /// created when given (`url` is then the rest after `$<id>`), else a
+    /// path and query of its own.
+    Valued {
+        below: Option<usize>,
+        url: String,
+        values: Vec<ValueRef>,
+    },
+    /// A url holding a reference in a place where none is resolved: why.
+    /// The part answers 400 without running.
+    Refused(String),
 }
 
 /// What a part's url is read against: the batch request's own URL and the
@@ -46,14 +62,21 @@ impl Root {
         }
     }
 
-    /// Reads a part's `url`. `reference` says what `$<name>` is: `Ok(Some)`
-    /// an earlier part it depends on, `Ok(None)` no part (so a path segment
-    /// of its own, such as OData's `$metadata`), or why it cannot be used.
+    /// Reads a part's `url`, its parts named by a function (with ids of at
+    /// most 128 bytes, the default `max_id_len`), as the tests name them.
+    #[cfg(test)]
     pub(crate) fn read(
         &self,
         url: &str,
         reference: impl Fn(&str) -> Result<Option<usize>, String>,
     ) -> Result<Target, String> {
+        self.read_in(url, reference)
+    }
+
+    /// Reads a part's `url`. `reference` says what `$<name>` is: `Ok(Some)`
+    /// an earlier part it depends on, `Ok(None)` no part (so a path segment
+    /// of its own, such as OData's `$metadata`), or why it cannot be used.
+    pub(crate) fn read_in(&self, url: &str, reference: impl Refer) -> Result<Target, String> {
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
         }
@@ -62,14 +85,26 @@ impl Root {
             .strip_prefix('/')
             .filter(|rest| !rest.starts_with('/'))
             .unwrap_or(url);
-        if let Some(after) = unrooted.strip_prefix('$') {
+        if let Some(after) = unrooted
+            .strip_prefix('$')
+            .or_else(|| unrooted.strip_prefix("%24"))
+        {
             let end = after.find(['/', '?']).unwrap_or(after.len());
-            if let Some(part) = reference(&after[..end])? {
+            let name = percent_decoded(&after[..end]);
+            if let Some(part) = name.map_or(Ok(None), |name| reference.refer(&name))? {
                 let rest = percent_encoded(&after[end..]);
                 check_segments(&rest)?;
-                return Ok(Target::Created {
-                    part,
-                    rest: rest.into_owned(),
+                return Ok(match scan(&rest, &reference)? {
+                    Scanned::Plain => Target::Created {
+                        part,
+                        rest: rest.into_owned(),
+                    },
+                    Scanned::Values(values) => Target::Valued {
+                        below: Some(part),
+                        url: rest.into_owned(),
+                        values,
+                    },
+                    Scanned::Refused(why) => Target::Refused(why),
                 });
             }
         }
@@ -96,7 +131,17 @@ impl Root {
         } else {
             Cow::Owned(format!("{}{url}", self.directory()))
         };
-        self.path(&path).map(Target::Path)
+        let uri = self.path(&path)?;
+        let text = uri.path_and_query().map_or("", |path| path.as_str());
+        Ok(match scan(text, &reference)? {
+            Scanned::Plain => Target::Path(uri),
+            Scanned::Values(values) => Target::Valued {
+                below: None,
+                url: text.to_owned(),
+                values,
+            },
+            Scanned::Refused(why) => Target::Refused(why),
+        })
     }
 
     /// The path of `$<id>` once part `<id>` answered with `location`,
@@ -127,7 +172,7 @@ impl Root {
 
     /// A path and query, checked: a valid URI path, no `.` or `..` segment,
     /// not the batch endpoint itself.
-    fn path(&self, path: &str) -> Result<Uri, String> {
+    pub(crate) fn path(&self, path: &str) -> Result<Uri, String> {
         check_segments(path)?;
         let uri: Uri = path
             .parse()
@@ -203,6 +248,21 @@ fn percent_encoded(url: &str) -> Cow<'_, str> {
     Cow::Owned(encoded)
 }
 
+/// `text` with `%XX` decoded, if it is UTF-8 then.
+fn percent_decoded(text: &str) -> Option<Cow<'_, str>> {
+    if !text.contains('%') {
+        return Some(Cow::Borrowed(text));
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some((byte, len)) = decoded(bytes, at) {
+        out.push(byte);
+        at += len;
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
 /// Refuses `.` and `..` segments, written plainly or percent-encoded.
 fn check_segments(path: &str) -> Result<(), String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -245,6 +305,7 @@ mod tests {
         match root.read(url, |_| Ok(None))? {
             Target::Path(uri) => Ok(uri.to_string()),
             Target::Created { .. } => unreachable!("no part is referenced"),
+            Target::Valued { .. } | Target::Refused(_) => unreachable!("no part is referenced"),
         }
     }
 
@@ -316,6 +377,7 @@ mod tests {
             match root.read(url, earlier).unwrap() {
                 Target::Created { part, rest: got } => assert_eq!((part, got.as_str()), (0, rest)),
                 Target::Path(uri) => panic!("{url} read as {uri}"),
+                other => panic!("{url} read as {other:?}"),
             }
         }
         assert!(root.read("$2/orders", earlier).is_err());
@@ -323,6 +385,7 @@ mod tests {
         match root.read("$caf\u{e9}/a b", accented).unwrap() {
             Target::Created { part, rest } => assert_eq!((part, rest.as_str()), (3, "/a%20b")),
             Target::Path(uri) => panic!("read as {uri}"),
+            other => panic!("read as {other:?}"),
         }
         assert!(root.read("$1/../admin", earlier).is_err());
 
