@@ -1,7 +1,5 @@
 //! The two spellings of a JSON batch answer.
 
-use std::borrow::Cow;
-
 use base64::Engine;
 use http::HeaderName;
 
@@ -41,37 +39,49 @@ pub enum Dialect {
     OData,
 }
 
+/// A header name as a dialect spells it: as given, or each word
+/// capitalised (`Content-Type`).
+pub(super) enum Spelled<'a> {
+    As(&'a str),
+    Capitalised(&'a str),
+}
+
+impl std::fmt::Display for Spelled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::As(spelled) => f.write_str(spelled),
+            Self::Capitalised(name) => {
+                for (i, word) in name.split('-').enumerate() {
+                    if i > 0 {
+                        f.write_str("-")?;
+                    }
+                    let mut chars = word.chars();
+                    if let Some(first) = chars.next() {
+                        std::fmt::Write::write_char(f, first.to_ascii_uppercase())?;
+                        f.write_str(chars.as_str())?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Dialect {
     /// `name` as this dialect spells it in a part's `headers`.
-    pub(super) fn header_name(self, name: &HeaderName) -> Cow<'_, str> {
+    pub(super) fn spelled(self, name: &HeaderName) -> Spelled<'_> {
         match self {
             // `HeaderName` is lower case already.
-            Self::OData => Cow::Borrowed(name.as_str()),
-            Self::Graph => {
-                // Names whose usual spelling is not each word capitalised,
-                // as the Graph service itself writes them.
-                let usual = match name.as_str() {
-                    "etag" => Some("ETag"),
-                    "www-authenticate" => Some("WWW-Authenticate"),
-                    "odata-version" => Some("OData-Version"),
-                    "odata-entityid" => Some("OData-EntityId"),
-                    _ => None,
-                };
-                if let Some(usual) = usual {
-                    return Cow::Borrowed(usual);
-                }
-                let mut spelled = String::with_capacity(name.as_str().len());
-                let mut word_start = true;
-                for c in name.as_str().chars() {
-                    spelled.push(if word_start {
-                        c.to_ascii_uppercase()
-                    } else {
-                        c
-                    });
-                    word_start = c == '-';
-                }
-                Cow::Owned(spelled)
-            }
+            Self::OData => Spelled::As(name.as_str()),
+            // Names whose usual spelling is not each word capitalised, as
+            // the Graph service itself writes them.
+            Self::Graph => match name.as_str() {
+                "etag" => Spelled::As("ETag"),
+                "www-authenticate" => Spelled::As("WWW-Authenticate"),
+                "odata-version" => Spelled::As("OData-Version"),
+                "odata-entityid" => Spelled::As("OData-EntityId"),
+                other => Spelled::Capitalised(other),
+            },
         }
     }
 
@@ -91,14 +101,14 @@ mod tests {
     #[test]
     fn graph_capitalises_each_word_and_odata_keeps_lower_case() {
         let name = HeaderName::from_static("content-type");
-        assert_eq!(Dialect::Graph.header_name(&name), "Content-Type");
-        assert_eq!(Dialect::OData.header_name(&name), "content-type");
+        assert_eq!(Dialect::Graph.spelled(&name).to_string(), "Content-Type");
+        assert_eq!(Dialect::OData.spelled(&name).to_string(), "content-type");
         let name = HeaderName::from_static("x-request-id");
-        assert_eq!(Dialect::Graph.header_name(&name), "X-Request-Id");
+        assert_eq!(Dialect::Graph.spelled(&name).to_string(), "X-Request-Id");
         for (name, graph) in [("etag", "ETag"), ("odata-version", "OData-Version")] {
             let name = HeaderName::from_static(name);
-            assert_eq!(Dialect::Graph.header_name(&name), graph);
-            assert_eq!(Dialect::OData.header_name(&name), name.as_str());
+            assert_eq!(Dialect::Graph.spelled(&name).to_string(), graph);
+            assert_eq!(Dialect::OData.spelled(&name).to_string(), name.as_str());
         }
     }
 

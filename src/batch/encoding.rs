@@ -95,15 +95,29 @@ pub(super) fn answer_body(headers: &HeaderMap, body: &Bytes, dialect: Dialect) -
 
 /// A header value's bytes as text, each byte the character of the same
 /// value: ASCII as itself, 0x80-0xFF as U+0080-U+00FF. Nothing is lost.
-pub(super) fn header_text(value: &HeaderValue) -> String {
-    value
-        .as_bytes()
-        .iter()
-        .map(|&byte| char::from(byte))
-        .collect()
+/// Written as it goes, without a copy: runs of ASCII as they are, each
+/// other byte as its character.
+pub(super) struct HeaderText<'a>(pub(super) &'a HeaderValue);
+
+impl std::fmt::Display for HeaderText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0.as_bytes();
+        while !rest.is_empty() {
+            let ascii = rest.iter().take_while(|byte| byte.is_ascii()).count();
+            let (run, after) = rest.split_at(ascii);
+            // A run of ASCII bytes is UTF-8.
+            f.write_str(std::str::from_utf8(run).map_err(|_| std::fmt::Error)?)?;
+            let Some((&byte, after)) = after.split_first() else {
+                break;
+            };
+            std::fmt::Write::write_char(f, char::from(byte))?;
+            rest = after;
+        }
+        Ok(())
+    }
 }
 
-/// The reverse of [`header_text`]: a part's header value as bytes, or
+/// The reverse of [`HeaderText`]: a part's header value as bytes, or
 /// `None` when it holds a character above U+00FF or one a header cannot.
 pub(super) fn header_value(text: &str) -> Option<HeaderValue> {
     let bytes = text
@@ -221,7 +235,7 @@ mod tests {
     #[test]
     fn header_bytes_survive_both_ways() {
         let value = HeaderValue::from_bytes(b"caf\xe9").unwrap();
-        let text = header_text(&value);
+        let text = HeaderText(&value).to_string();
         assert_eq!(text, "caf\u{e9}");
         assert_eq!(header_value(&text).unwrap(), value);
         assert!(header_value("\u{20ac}").is_none());

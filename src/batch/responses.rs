@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::encoding::{answer_body, header_text};
+use super::encoding::{answer_body, HeaderText};
 use super::plan::Part;
 use super::Dialect;
 
@@ -80,14 +80,35 @@ impl Serialize for Headers<'_> {
         let Self(headers, dialect) = self;
         let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
         for name in headers.keys() {
-            let joined = headers
-                .get_all(name)
-                .iter()
-                .map(header_text)
-                .collect::<Vec<_>>()
-                .join(", ");
-            map.serialize_entry(&dialect.header_name(name), &joined)?;
+            map.serialize_entry(
+                &Written(dialect.spelled(name)),
+                &Written(Joined(headers.get_all(name))),
+            )?;
         }
         map.end()
+    }
+}
+
+/// A header's values joined with `, `, each as [`HeaderText`].
+struct Joined<'a>(http::header::GetAll<'a, http::HeaderValue>);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, value) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", HeaderText(value))?;
+        }
+        Ok(())
+    }
+}
+
+/// Text written straight into the JSON string, escaped as it goes.
+struct Written<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Written<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
     }
 }

@@ -266,13 +266,26 @@ fn percent_decoded(text: &str) -> Option<Cow<'_, str>> {
 /// Refuses `.` and `..` segments, written plainly or percent-encoded.
 fn check_segments(path: &str) -> Result<(), String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
-    for segment in path.split('/') {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        if decoded == "." || decoded == ".." {
-            return Err("The url must not contain '.' or '..' segments.".to_owned());
-        }
+    if path.split('/').any(is_dot_segment) {
+        return Err("The url must not contain '.' or '..' segments.".to_owned());
     }
     Ok(())
+}
+
+/// Whether `segment` is `.` or `..`, each dot perhaps percent-encoded
+/// (`%2e`, `%2E`): read in place, without decoding a copy.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() && dots < 3 {
+        rest = match rest {
+            [b'.', after @ ..] => after,
+            [b'%', b'2', b'e' | b'E', after @ ..] => after,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    rest.is_empty() && (dots == 1 || dots == 2)
 }
 
 /// Whether `url` starts with a scheme (RFC 3986 §3.1) and so is absolute.
@@ -291,6 +304,26 @@ fn has_scheme(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_told_in_every_spelling() {
+        for dot in [".", "..", "%2e", "%2E", "%2e%2E", ".%2e", "%2e."] {
+            assert!(is_dot_segment(dot), "{dot}");
+        }
+        for other in [
+            "",
+            "...",
+            "a",
+            ".a",
+            "%2",
+            "%2f",
+            "%2e%2e%2e",
+            "%%2e",
+            "x..",
+        ] {
+            assert!(!is_dot_segment(other), "{other}");
+        }
+    }
 
     fn root(batch_path: &str, uri: &str, host: Option<&'static str>) -> Root {
         let mut request = http::Request::post(uri);
