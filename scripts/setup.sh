@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real programs and client libraries the tests drive, each only
 # when it is missing, so a second run costs nothing:
-# - redis-server (Debian's package), for the Redis store's tests;
+# - redis-server and redis-cli (Debian's packages redis-server and
+#   redis-tools), for the Redis store's tests: one server, a primary with a
+#   replica, and a cluster that redis-cli creates;
 # - the Microsoft Graph JavaScript SDK (npm, from its lockfile), for the
 #   batch interop test;
 # - the Microsoft Graph Python core SDK (PyPI, pinned), in a virtual
@@ -13,10 +15,10 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if ! command -v redis-server >/dev/null; then
-    echo "setup: installing redis-server (Debian package)"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    echo "setup: installing redis-server and redis-cli (Debian packages)"
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server redis-tools >/dev/null
     # The tests start their own servers on free ports; the package's own
     # service on 6379 is not needed.
     as_root service redis-server stop >/dev/null 2>&1 || true

@@ -1,5 +1,9 @@
-//! Idempotency-Key and Depends-On over loopback, each rule for the memory
-//! store and for the Redis store (a real `redis-server` per test).
+//! Idempotency-Key and Depends-On over loopback, each rule for every store:
+//! the memory store, the Redis store on one `redis-server`, on a primary
+//! with one replica (`wait_replicas(1)`), and (feature `redis-cluster`) on a
+//! Redis Cluster of 3 primaries and 3 replicas served by two instances of
+//! the service, each with its own cluster client. Every Redis a test uses is
+//! its own, started for it and stopped after it.
 
 #![cfg(feature = "idempotency")]
 
@@ -8,13 +12,18 @@ mod chains;
 mod support;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use serde_json::json;
 use support::redis::RedisServer;
+use support::redis_cluster::RedisCluster;
 use support::{send_body, Answer};
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt};
 use tower_failed_dependency::idempotency::{Degrade, IdempotencyLayer};
 use tower_failed_dependency::store::{
     Claim, Fingerprint, Slot, Store, StoreError, StoreFuture, StoredAnswer, Token,
@@ -24,36 +33,122 @@ const ALICE: (&str, &str) = ("authorization", "Bearer alice");
 const BOB: (&str, &str) = ("authorization", "Bearer bob");
 
 /// Where the layer keeps its answers in one test.
+#[derive(Default)]
 struct Backend {
+    /// One Redis, or the primary of `replica`.
     redis: Option<RedisServer>,
+    replica: Option<RedisServer>,
+    #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+    cluster: Option<RedisCluster>,
 }
 
 impl Backend {
     fn memory() -> Self {
-        Self { redis: None }
+        Self::default()
     }
 
     fn redis() -> Self {
         Self {
             redis: Some(RedisServer::start()),
+            ..Self::default()
         }
+    }
+
+    /// A primary with one replica; the store waits for the replica.
+    fn replicated() -> Self {
+        let primary = RedisServer::start();
+        let replica = RedisServer::replica_of(&primary);
+        Self {
+            redis: Some(primary),
+            replica: Some(replica),
+            ..Self::default()
+        }
+    }
+
+    #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+    fn cluster() -> Self {
+        Self {
+            cluster: Some(RedisCluster::start()),
+            ..Self::default()
+        }
+    }
+
+    /// A store of this backend's (a new client each time), if it is not
+    /// the memory store.
+    #[cfg(feature = "redis")]
+    fn store(&self) -> Option<tower_failed_dependency::store::RedisStore> {
+        use tower_failed_dependency::store::RedisStore;
+        #[cfg(feature = "redis-cluster")]
+        if let Some(cluster) = &self.cluster {
+            return Some(RedisStore::cluster(cluster.urls()).expect("cluster URLs"));
+        }
+        let store = RedisStore::new(&self.redis.as_ref()?.url()).expect("a Redis URL");
+        Some(match &self.replica {
+            Some(_) => store.wait_replicas(1, Duration::from_millis(500)),
+            None => store,
+        })
     }
 
     /// A layer on this backend's store.
     fn layer(&self) -> IdempotencyLayer {
         let layer = IdempotencyLayer::new();
-        match &self.redis {
-            #[cfg(feature = "redis")]
-            Some(server) => layer.store(
-                tower_failed_dependency::store::RedisStore::new(&server.url())
-                    .expect("a Redis URL"),
-            ),
-            _ => layer,
+        #[cfg(feature = "redis")]
+        if let Some(store) = self.store() {
+            return layer.store(store);
         }
+        layer
+    }
+
+    /// The users API behind `layer`, served on loopback: by one instance,
+    /// or, on a cluster, by two that take turns (each request goes to the
+    /// other), the second a copy of `layer` on a store with its own cluster
+    /// client. Both run the same handlers, so the API's state and its count
+    /// of runs are shared, as a service's database would be.
+    async fn serve(&self, layer: IdempotencyLayer) -> (SocketAddr, Arc<chains::Users>) {
+        #[cfg(feature = "redis-cluster")]
+        if self.cluster.is_some() {
+            use tower::Layer;
+            let second = layer.clone().store(self.store().expect("a cluster store"));
+            let (first, users) = chains::app(layer);
+            let second = second.layer(first.get_ref().clone());
+            let instances = TakeTurns {
+                instances: [first, second],
+                next: Arc::new(AtomicUsize::new(0)),
+            };
+            return (support::serve(instances).await, users);
+        }
+        serve(layer).await
     }
 }
 
-/// The users API behind `layer`, served on loopback.
+/// Two instances of one service: each request goes to the next in turn.
+#[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+#[derive(Clone)]
+struct TakeTurns<S> {
+    instances: [S; 2],
+    next: Arc<AtomicUsize>,
+}
+
+impl<S, R> Service<R> for TakeTurns<S>
+where
+    S: Service<R> + Clone,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Oneshot<S, R>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each call drives its instance's readiness itself.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % 2;
+        self.instances[turn].clone().oneshot(request)
+    }
+}
+
+/// The users API behind `layer`, served on loopback by one instance.
 async fn serve(layer: IdempotencyLayer) -> (SocketAddr, Arc<chains::Users>) {
     let (service, users) = chains::app(layer);
     (support::serve(service).await, users)
@@ -101,7 +196,7 @@ async fn rename(addr: SocketAddr, depends_on: &str) -> Answer {
 }
 
 async fn a_retry_gets_the_stored_answer_marked_as_a_replay(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     let first = create(addr, "\"k1\"", "ada@example.com", &[]).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
     assert_eq!(first.json(), json!({"email": "ada@example.com", "run": 1}));
@@ -117,7 +212,7 @@ async fn a_retry_gets_the_stored_answer_marked_as_a_replay(backend: Backend) {
 }
 
 async fn an_error_is_replayed_too(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     let first = create(addr, "k1", "taken@example.com", &[]).await;
     let problem = first.assert_problem(StatusCode::CONFLICT);
     assert_eq!(problem["code"], "EMAIL_TAKEN");
@@ -128,7 +223,7 @@ async fn an_error_is_replayed_too(backend: Backend) {
 }
 
 async fn a_key_reused_with_another_body_is_422(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     create(addr, "k1", "ada@example.com", &[]).await;
     let reused = create(addr, "k1", "grace@example.com", &[]).await;
     let problem = reused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
@@ -142,7 +237,7 @@ async fn a_key_reused_with_another_body_is_422(backend: Backend) {
 }
 
 async fn the_same_key_while_running_is_409_with_retry_after(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     let slow = tokio::spawn(async move {
         create_at(addr, "/users?delay_ms=600", "k1", "ada@example.com", &[]).await
     });
@@ -157,7 +252,7 @@ async fn the_same_key_while_running_is_409_with_retry_after(backend: Backend) {
 }
 
 async fn keys_that_are_missing_or_unreadable_are_400(backend: Backend) {
-    let (addr, users) = serve(backend.layer().require_key(true)).await;
+    let (addr, users) = backend.serve(backend.layer().require_key(true)).await;
     let headers = [ALICE, ("content-type", "application/json")];
     let missing = send_body(addr, Method::POST, "/users", &headers, email("a@x")).await;
     let problem = missing.assert_problem(StatusCode::BAD_REQUEST);
@@ -181,7 +276,7 @@ async fn keys_that_are_missing_or_unreadable_are_400(backend: Backend) {
     let layer = backend
         .layer()
         .require_key_for(|_, uri| uri.path() == "/reports");
-    let (addr, users) = serve(layer).await;
+    let (addr, users) = backend.serve(layer).await;
     let headers = [ALICE, ("content-type", "application/json")];
     let report = send_body(addr, Method::POST, "/reports?kib=1", &headers, "").await;
     let problem = report.assert_problem(StatusCode::BAD_REQUEST);
@@ -192,7 +287,7 @@ async fn keys_that_are_missing_or_unreadable_are_400(backend: Backend) {
 }
 
 async fn keys_are_scoped_to_the_callers_credentials(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     let alice = create(addr, "k1", "ada@example.com", &[]).await;
     assert_eq!(alice.status, StatusCode::CREATED);
     // Bob's key "k1" is not Alice's: his request runs, and is no replay.
@@ -226,7 +321,7 @@ async fn keys_are_scoped_to_the_callers_credentials(backend: Backend) {
 }
 
 async fn a_dependent_of_a_failed_create_answers_424_with_its_status(backend: Backend) {
-    let (addr, _) = serve(backend.layer()).await;
+    let (addr, _) = backend.serve(backend.layer()).await;
     create(addr, "k-taken", "taken@example.com", &[]).await;
     let dependent = rename(addr, "\"k-taken\"").await;
     let problem = dependent.assert_problem(StatusCode::FAILED_DEPENDENCY);
@@ -246,7 +341,7 @@ async fn a_dependent_of_a_failed_create_answers_424_with_its_status(backend: Bac
 }
 
 async fn a_chain_names_its_first_failure(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     create(addr, "k1", "taken@example.com", &[]).await;
     // k2 depends on k1: refused, and that refusal is k2's kept answer.
     let second = create(addr, "k2", "ada@example.com", &[("depends-on", "k1")]).await;
@@ -270,7 +365,7 @@ async fn a_chain_names_its_first_failure(backend: Backend) {
 
 async fn a_dependent_waits_for_a_running_create_within_a_bound(backend: Backend) {
     let layer = backend.layer().depends_on_wait(Duration::from_millis(300));
-    let (addr, _) = serve(layer).await;
+    let (addr, _) = backend.serve(layer).await;
     let slow = tokio::spawn(async move {
         create_at(addr, "/users?delay_ms=1500", "k1", "ada@example.com", &[]).await
     });
@@ -284,7 +379,7 @@ async fn a_dependent_waits_for_a_running_create_within_a_bound(backend: Backend)
     assert_eq!(problem["code"], "DEPENDENCY_RUNNING");
     assert_eq!(slow.await.unwrap().status, StatusCode::CREATED);
     // Within the bound, the dependent waits and runs.
-    let (addr, _) = serve(backend.layer()).await;
+    let (addr, _) = backend.serve(backend.layer()).await;
     tokio::spawn(async move {
         create_at(addr, "/users?delay_ms=300", "k1", "ada@example.com", &[]).await
     });
@@ -294,7 +389,7 @@ async fn a_dependent_waits_for_a_running_create_within_a_bound(backend: Backend)
 
 async fn an_unknown_or_expired_key_is_422_naming_it(backend: Backend) {
     let layer = backend.layer().expiry(Duration::from_millis(400));
-    let (addr, users) = serve(layer).await;
+    let (addr, users) = backend.serve(layer).await;
     let unknown = rename(addr, "nobody").await;
     let problem = unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["dependency"], "nobody");
@@ -313,7 +408,7 @@ async fn an_unknown_or_expired_key_is_422_naming_it(backend: Backend) {
 }
 
 async fn an_answer_too_large_to_keep_follows_the_policy(backend: Backend) {
-    let (addr, users) = serve(backend.layer()).await;
+    let (addr, users) = backend.serve(backend.layer()).await;
     let first = create_at(addr, "/reports", "r1", "-", &[]).await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body.len(), 128 * 1024, "the client gets all of it");
@@ -333,7 +428,9 @@ async fn an_answer_too_large_to_keep_follows_the_policy(backend: Backend) {
     assert_eq!(users.runs(), 2);
 
     // Running without the guarantee: the key is released, the retry runs.
-    let (addr, users) = serve(backend.layer().degrade(Degrade::RunWithoutGuarantee)).await;
+    let (addr, users) = backend
+        .serve(backend.layer().degrade(Degrade::RunWithoutGuarantee))
+        .await;
     for _ in 0..2 {
         let answer = create_at(addr, "/reports", "r3", "-", &[]).await;
         assert_eq!(answer.status, StatusCode::OK);
@@ -344,7 +441,7 @@ async fn an_answer_too_large_to_keep_follows_the_policy(backend: Backend) {
 
 async fn request_bodies_and_depends_on_are_bounded(backend: Backend) {
     let layer = backend.layer().max_request_body(1024).max_depends_on(2);
-    let (addr, users) = serve(layer).await;
+    let (addr, users) = backend.serve(layer).await;
     let large = "x".repeat(2048);
     let answer = create(addr, "k1", &large, &[]).await;
     let problem = answer.assert_problem(StatusCode::PAYLOAD_TOO_LARGE);
@@ -377,7 +474,7 @@ async fn a_keyed_body_that_trickles_in_is_408_and_does_not_run(backend: Backend)
     // RFC 9110 §15.5.9: a body that does not arrive in time is the client's
     // slowness (408), and the request never ran, so its key is free again.
     let deadline = Duration::from_secs(2);
-    let (addr, users) = serve(backend.layer().body_timeout(deadline)).await;
+    let (addr, users) = backend.serve(backend.layer().body_timeout(deadline)).await;
     let head = b"POST /users HTTP/1.1\r\nhost: test\r\nauthorization: Bearer alice\r\n\
         idempotency-key: \"slow\"\r\ncontent-type: application/json\r\n\
         content-length: 1000\r\n\r\n{";
@@ -394,7 +491,7 @@ async fn a_dependent_of_a_server_error_answers_as_the_policy_maps_it(backend: Ba
     // The module docs' table: an earlier 5xx is a
     // dependency that was down, not a refusal of the client's chain, so the
     // dependent is not a 424 but the 503 the policy maps it to.
-    let (addr, _) = serve(backend.layer()).await;
+    let (addr, _) = backend.serve(backend.layer()).await;
     let earlier = create(addr, "k-down", "unavailable@example.com", &[]).await;
     assert_eq!(earlier.status, StatusCode::SERVICE_UNAVAILABLE);
     let dependent = rename(addr, "k-down").await;
@@ -418,7 +515,7 @@ async fn scope_header_names_and_methods_are_the_configured_ones(backend: Backend
         .key_header(HeaderName::from_static("x-key"))
         .depends_on_header(HeaderName::from_static("x-after"))
         .methods([Method::POST, Method::PATCH]);
-    let (addr, users) = serve(layer).await;
+    let (addr, users) = backend.serve(layer).await;
     let post = |tenant: &'static str, who: (&'static str, &'static str)| async move {
         let headers = [
             who,
@@ -485,7 +582,7 @@ async fn scope_header_names_and_methods_are_the_configured_ones(backend: Backend
     assert_eq!(ignored.status, StatusCode::OK);
 
     // Methods: with only PUT guarded, a keyed POST runs every time.
-    let (addr, users) = serve(backend.layer().methods([Method::PUT])).await;
+    let (addr, users) = backend.serve(backend.layer().methods([Method::PUT])).await;
     for _ in 0..2 {
         let answer = create(addr, "k1", "bea@example.com", &[]).await;
         assert!(answer.headers.get("idempotent-replayed").is_none());
@@ -511,6 +608,26 @@ macro_rules! for_each_store {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $rule() {
                     super::$rule(super::Backend::redis()).await
+                }
+            )*
+        }
+
+        #[cfg(feature = "redis")]
+        mod redis_replicated {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $rule() {
+                    super::$rule(super::Backend::replicated()).await
+                }
+            )*
+        }
+
+        #[cfg(feature = "redis-cluster")]
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $rule() {
+                    super::$rule(super::Backend::cluster()).await
                 }
             )*
         }
@@ -663,6 +780,20 @@ mod fencing {
         let server = RedisServer::start();
         let store = tower_failed_dependency::store::RedisStore::new(&server.url()).unwrap();
         a_late_writer_cannot_overwrite_a_newer_claim(store).await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_replicated() {
+        let backend = Backend::replicated();
+        a_late_writer_cannot_overwrite_a_newer_claim(backend.store().unwrap()).await;
+    }
+
+    #[cfg(feature = "redis-cluster")]
+    #[tokio::test]
+    async fn redis_cluster() {
+        let backend = Backend::cluster();
+        a_late_writer_cannot_overwrite_a_newer_claim(backend.store().unwrap()).await;
     }
 }
 

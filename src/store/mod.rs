@@ -1,7 +1,14 @@
 //! Where the answers of keyed requests are kept: the [`Store`] trait, and
 //! its two implementations, [`MemoryStore`] (one process, the default) and,
 //! with the `redis` feature, `RedisStore`
-//! (several processes or machines sharing one Redis).
+//! (several processes or machines sharing one Redis, or, with
+//! `redis-cluster`, a Redis Cluster).
+//!
+//! A store that cannot keep its promise for a request (it is down, or, for
+//! a `RedisStore` that waits for replicas, too few of them acknowledged a
+//! claim) fails the operation with [`StoreError::Unavailable`]; the layer
+//! then answers as its [`Degrade`](crate::idempotency::Degrade) setting
+//! says (by default 503 with `Retry-After`, the request not run).
 //!
 //! The [`IdempotencyLayer`](crate::idempotency::IdempotencyLayer) asks a
 //! store four things, each bounded by the layer's store timeout:

@@ -181,4 +181,5 @@ pub fn assert_timed_out(
 #[cfg(feature = "tracing")]
 pub mod logs;
 pub mod redis;
+pub mod redis_cluster;
 pub mod xml;
