@@ -1171,11 +1171,14 @@ fuzz_target!(|data: &[u8]| {
             part.id, call.uri
         );
         if let Some((dep, member, options)) = part.value_reference {
-            let literal = odata_literal(spec_of(dep), member)
-                .unwrap_or_else(|| panic!("part {} ran as {} with no value to give", part.id, call.uri));
+            let literal = odata_literal(spec_of(dep), member).unwrap_or_else(|| {
+                panic!("part {} ran as {} with no value to give", part.id, call.uri)
+            });
             let query = call.uri.query().unwrap_or("");
             assert!(
-                decoded(query).windows(literal.len()).any(|w| w == literal.as_bytes()),
+                decoded(query)
+                    .windows(literal.len())
+                    .any(|w| w == literal.as_bytes()),
                 "part {} ran as {}, without {literal}",
                 part.id,
                 call.uri
