@@ -500,7 +500,11 @@ async fn a_stopped_replica_refuses_new_keys_until_it_answers(
     let caller = Caller::new();
 
     // Healthy: the answer is on the replica by the time the client has it.
-    let (durable, refused) = on_its_primary.split_at(2);
+    // (4 keys: a claim and an answer each, so that each of the store's 8
+    // connections for waiting writes has connected to every node before
+    // one of them stops: a cluster connection made while a node does not
+    // answer waits for it.)
+    let (durable, refused) = on_its_primary.split_at(4);
     for key in durable {
         let answer = caller.create(addr, key).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{key}");
@@ -576,7 +580,7 @@ async fn a_stopped_replica_of_a_cluster_refuses_its_primarys_new_keys() {
     let replica = cluster
         .replica_of(primary)
         .expect("every primary has a replica");
-    let on_its_primary = keys_where(&cluster, "stop", primary, true, 6);
+    let on_its_primary = keys_where(&cluster, "stop", primary, true, 8);
     let elsewhere = keys_where(&cluster, "stop", primary, false, 4);
     let store = || {
         RedisStore::cluster(cluster.urls())
@@ -604,7 +608,7 @@ async fn a_stopped_replica_of_one_primary_refuses_new_keys() {
             .unwrap()
             .wait_replicas(1, Duration::from_millis(200))
     };
-    let keys = (0..6).map(|n| format!("stop-{n}")).collect();
+    let keys = (0..8).map(|n| format!("stop-{n}")).collect();
     a_stopped_replica_refuses_new_keys_until_it_answers(
         &replica,
         |key| replica.query(&["GET", key]),
@@ -658,4 +662,39 @@ async fn a_primary_without_replicas_refuses_new_keys_when_replicas_are_waited_fo
         primary.query(&["EXISTS", &stored_key("k1")]).as_deref(),
         Some("1")
     );
+}
+
+/// A node that does not know the store's scripts (just started, just
+/// promoted, or flushed) is taught them by `EVAL` when `EVALSHA` fails, on
+/// that node alone: not by `SCRIPT LOAD`, which a cluster client sends to
+/// every node and which would wait for one that does not answer (the test
+/// above stops one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock)]
+async fn a_node_without_the_scripts_is_taught_them() {
+    use tower_failed_dependency::store::{Claim, Fingerprint, Slot, Store, StoredAnswer};
+
+    let _serial = one_at_a_time();
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.url()).unwrap();
+    let fingerprint = Fingerprint::from_bytes([3; 32]);
+    let lease = Duration::from_secs(30);
+    let answer = StoredAnswer::new(StatusCode::CREATED, Vec::new(), "created".into());
+    for key in ["k1", "k2"] {
+        let Claim::Claimed(token) = store.claim(key, &fingerprint, lease).await.unwrap() else {
+            panic!("{key} is free");
+        };
+        assert_eq!(server.query(&["SCRIPT", "FLUSH"]).as_deref(), Some("OK"));
+        if key == "k1" {
+            let expiry = Duration::from_secs(60);
+            assert!(store.complete(key, &token, &answer, expiry).await.unwrap());
+            assert!(matches!(
+                store.get(key).await.unwrap(),
+                Some(Slot::Completed { .. })
+            ));
+        } else {
+            store.release(key, &token).await.unwrap();
+            assert!(store.get(key).await.unwrap().is_none());
+        }
+    }
 }

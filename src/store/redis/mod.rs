@@ -85,10 +85,35 @@ struct Waiting {
 }
 
 struct Scripts {
-    complete: Script,
-    release: Script,
-    /// `complete`'s source, for `EVAL` in a pipeline.
-    complete_source: String,
+    complete: Lua,
+    release: Lua,
+}
+
+/// A script's source and its SHA-1.
+struct Lua {
+    source: String,
+    hash: String,
+}
+
+impl Lua {
+    fn new(source: String) -> Self {
+        let hash = Script::new(&source).get_hash().to_owned();
+        Self { source, hash }
+    }
+
+    /// `EVAL` of the script on `key`, with `args`.
+    fn eval(&self, key: &str, args: &[&[u8]]) -> redis::Cmd {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(&self.source).arg(1).arg(key).arg(args);
+        eval
+    }
+
+    /// `EVALSHA` of the script on `key`, with `args`.
+    fn evalsha(&self, key: &str, args: &[&[u8]]) -> redis::Cmd {
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(&self.hash).arg(1).arg(key).arg(args);
+        evalsha
+    }
 }
 
 impl Scripts {
@@ -101,11 +126,9 @@ impl Scripts {
     /// primary (`MOVED`), as `SET` is.
     fn new(declared: bool) -> Self {
         let shebang = if declared { "#!lua\n" } else { "" };
-        let complete_source = format!("{shebang}{COMPLETE}");
         Self {
-            complete: Script::new(&complete_source),
-            release: Script::new(&format!("{shebang}{RELEASE}")),
-            complete_source,
+            complete: Lua::new(format!("{shebang}{COMPLETE}")),
+            release: Lua::new(format!("{shebang}{RELEASE}")),
         }
     }
 }
@@ -423,18 +446,28 @@ impl RedisStore {
             .unwrap_or_else(|| self.connection.clone())
     }
 
+    /// Runs `script` on `key`'s node: `EVALSHA`, or, when the node does not
+    /// know the script (it just started, or was just promoted), `EVAL`,
+    /// which teaches it. Never `SCRIPT LOAD`: a cluster client sends that
+    /// to every node, and waits for any that does not answer.
+    async fn run(&self, script: &Lua, key: &str, args: &[&[u8]]) -> Result<i64, StoreError> {
+        let mut connection = self.connection.clone();
+        match script.evalsha(key, args).query_async(&mut connection).await {
+            Err(error) if error.kind() == redis::ServerErrorKind::NoScript.into() => script
+                .eval(key, args)
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable),
+            done => done.map_err(unavailable),
+        }
+    }
+
     /// Deletes the claim `token` names under the stored key `key`.
     async fn release_stored(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = self
-            .scripts
-            .release
-            .key(key)
-            .arg(running_head(token))
-            .invoke_async(&mut connection)
+        let head = running_head(token);
+        self.run(&self.scripts.release, key, &[head.as_bytes()])
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map(drop)
     }
 }
 
@@ -610,33 +643,19 @@ impl Store for RedisStore {
         expiry: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
             let key = self.key(key);
+            let head = running_head(token);
+            let encoded = encode_answer(answer);
+            let expiry = millis(expiry).to_string();
+            let args: [&[u8]; 3] = [head.as_bytes(), &encoded, expiry.as_bytes()];
             let Some(wait) = self.durability.wait() else {
-                let written: i64 = self
-                    .scripts
-                    .complete
-                    .key(key)
-                    .arg(running_head(token))
-                    .arg(encode_answer(answer))
-                    .arg(millis(expiry))
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(unavailable)?;
+                let written = self.run(&self.scripts.complete, &key, &args).await?;
                 return Ok(written == 1);
             };
             // EVAL, not EVALSHA: in a pipeline, a script the node does not
             // know (a replica just promoted) would fail the pipeline.
-            let mut complete = redis::cmd("EVAL");
-            complete
-                .arg(&self.scripts.complete_source)
-                .arg(1)
-                .arg(&key)
-                .arg(running_head(token))
-                .arg(encode_answer(answer))
-                .arg(millis(expiry));
             let (written, acknowledged): (i64, i64) = redis::pipe()
-                .add_command(complete)
+                .add_command(self.scripts.complete.eval(&key, &args))
                 .add_command(wait)
                 .query_async(&mut self.waiting_connection())
                 .await
