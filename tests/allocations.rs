@@ -1,8 +1,6 @@
 //! Heap allocations per request, counted by a global allocator. Counts are
 //! deterministic, so they are asserted here; speed lives in `benches/`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::ready;
 use std::task::Context;
@@ -14,47 +12,10 @@ use tower::service_fn;
 use tower_failed_dependency::{Dependencies, DependencyLayer, Failure};
 use tower_layer::Layer;
 
-struct Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
-thread_local! {
-    // Const-initialized and without a destructor: reading it never allocates.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    static REALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn bump(counter: &'static std::thread::LocalKey<Cell<usize>>) {
-    let _ = counter.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump(&ALLOCATIONS);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump(&ALLOCATIONS);
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump(&REALLOCATIONS);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations and reallocations made on this thread by `f`.
-fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
-    let before = (ALLOCATIONS.with(Cell::get), REALLOCATIONS.with(Cell::get));
-    let out = f();
-    let after = (ALLOCATIONS.with(Cell::get), REALLOCATIONS.with(Cell::get));
-    (out, after.0 - before.0, after.1 - before.1)
-}
+use self::counting::counted;
 
 #[path = "support/immediate.rs"]
 mod immediate;
