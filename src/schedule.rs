@@ -113,15 +113,6 @@ impl<T> Schedule<T> {
         }
     }
 
-    /// A schedule of no steps, left behind where one was taken out.
-    pub(crate) fn empty() -> Self {
-        Self {
-            states: SmallVec::new(),
-            limit: 1,
-            running: 0,
-        }
-    }
-
     /// Ends `step` before it starts, because of `because` outside the graph.
     pub(crate) fn block(&mut self, step: usize, because: Name) {
         self.end(
@@ -250,13 +241,11 @@ impl<T> Schedule<T> {
             let earlier = Earlier {
                 states: &self.states,
             };
-            match catch_unwind(AssertUnwindSafe(|| steps.start(step, earlier))) {
-                Ok(future) => {
-                    self.states[step] = State::Running(future);
-                    self.running += 1;
-                }
-                Err(payload) => self.end(step, Ended::Panicked(Panicked::from(payload))),
+            let state = start(|| steps.start(step, earlier));
+            if matches!(state, State::Running(_)) {
+                self.running += 1;
             }
+            self.states[step] = state;
         }
         started
     }
@@ -267,10 +256,8 @@ impl<T> Schedule<T> {
             let State::Running(future) = &mut self.states[step] else {
                 continue;
             };
-            let end = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Pending) => continue,
-                Ok(Poll::Ready(output)) => Ended::Ran(output),
-                Err(payload) => Ended::Panicked(Panicked::from(payload)),
+            let Some(end) = poll(future, cx) else {
+                continue;
             };
             self.end(step, end);
             ended = true;
@@ -284,6 +271,97 @@ impl<T> Schedule<T> {
         if matches!(before, State::Running(_)) {
             self.running -= 1;
         }
+    }
+}
+
+/// A graph of one step, polled in place: what a [`Schedule`] of one step
+/// does, without a list of states, a limit or a count of running steps.
+pub(crate) struct Lone<T> {
+    state: State<T>,
+}
+
+impl<T> Lone<T> {
+    /// The step, waiting.
+    pub(crate) fn new() -> Self {
+        Self {
+            state: State::Waiting,
+        }
+    }
+
+    /// Ends the step before it starts, because of `because` outside the
+    /// graph.
+    pub(crate) fn block(&mut self, because: Name) {
+        self.state = State::Done(Ended::Skipped {
+            dependency: Blocker::Named(because.clone()),
+            root: Blocker::Named(because),
+        });
+    }
+
+    /// How the step ended, once it has.
+    pub(crate) fn ended(&self) -> Option<&Ended<T>> {
+        match &self.state {
+            State::Done(ended) => Some(ended),
+            State::Waiting | State::Running(_) => None,
+        }
+    }
+
+    /// Starts the step with `begin` if it is waiting, and polls it. Returns
+    /// whether it ended here; when it is still running, it has registered
+    /// `cx`.
+    pub(crate) fn advance(
+        &mut self,
+        begin: impl FnOnce() -> StepFuture<T>,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        let waiting = matches!(self.state, State::Waiting);
+        if waiting {
+            self.state = start(begin);
+        }
+        let State::Running(future) = &mut self.state else {
+            // Ended as it started, or earlier.
+            return waiting;
+        };
+        match poll(future, cx) {
+            Some(ended) => {
+                self.state = State::Done(ended);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends the step as `ended` says unless it has ended; a running step is
+    /// dropped.
+    pub(crate) fn end_unfinished(&mut self, ended: impl FnOnce() -> Ended<T>) {
+        if !matches!(self.state, State::Done(_)) {
+            self.state = State::Done(ended());
+        }
+    }
+
+    /// The step's end; `None` while unfinished.
+    pub(crate) fn into_ended(self) -> Option<Ended<T>> {
+        match self.state {
+            State::Done(ended) => Some(ended),
+            State::Waiting | State::Running(_) => None,
+        }
+    }
+}
+
+/// A step started by `begin`; a panic of `begin` ends it as panicked.
+fn start<T>(begin: impl FnOnce() -> StepFuture<T>) -> State<T> {
+    match catch_unwind(AssertUnwindSafe(begin)) {
+        Ok(future) => State::Running(future),
+        Err(payload) => State::Done(Ended::Panicked(Panicked::from(payload))),
+    }
+}
+
+/// Polls a running step once: its end, if it came (a panic ends it as
+/// panicked).
+fn poll<T>(future: &mut StepFuture<T>, cx: &mut Context<'_>) -> Option<Ended<T>> {
+    match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+        Ok(Poll::Pending) => None,
+        Ok(Poll::Ready(output)) => Some(Ended::Ran(output)),
+        Err(payload) => Some(Ended::Panicked(Panicked::from(payload))),
     }
 }
 
@@ -378,6 +456,50 @@ mod tests {
         let schedule = run(&mut steps, 1);
         assert!(matches!(schedule.ended(0), Some(Ended::Panicked(_))));
         assert!(matches!(schedule.ended(1), Some(Ended::Skipped { .. })));
+    }
+
+    #[test]
+    fn a_lone_step_ends_as_a_schedule_of_one_would() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut lone = Lone::new();
+        assert!(lone.advance(|| Box::pin(ready(7)), &mut cx));
+        assert!(matches!(lone.ended(), Some(Ended::Ran(7))));
+        assert!(matches!(lone.into_ended(), Some(Ended::Ran(7))));
+
+        let mut lone = Lone::<usize>::new();
+        assert!(lone.advance(|| panic!("the check panicked as it started"), &mut cx));
+        assert!(matches!(lone.ended(), Some(Ended::Panicked(_))));
+
+        let mut lone = Lone::<usize>::new();
+        assert!(lone.advance(|| Box::pin(async { panic!("the check panicked") }), &mut cx));
+        assert!(matches!(lone.ended(), Some(Ended::Panicked(_))));
+
+        // Pending: started once, polled, not started again; then dropped
+        // as the answer is decided.
+        let mut lone = Lone::<usize>::new();
+        let mut starts = 0;
+        for _ in 0..3 {
+            let begin = || {
+                starts += 1;
+                Box::pin(pending()) as StepFuture<usize>
+            };
+            assert!(!lone.advance(begin, &mut cx));
+        }
+        assert_eq!(starts, 1);
+        assert!(lone.ended().is_none());
+        lone.end_unfinished(|| Ended::Skipped {
+            dependency: Blocker::Named("deadline".into()),
+            root: Blocker::Named("deadline".into()),
+        });
+        assert!(matches!(lone.ended(), Some(Ended::Skipped { .. })));
+
+        let mut lone = Lone::<usize>::new();
+        lone.block("auth".into());
+        assert!(!lone.advance(|| unreachable!("a blocked step never starts"), &mut cx));
+        assert!(matches!(
+            lone.into_ended(),
+            Some(Ended::Skipped { root: Blocker::Named(name), .. }) if name == "auth"
+        ));
     }
 
     #[test]

@@ -39,8 +39,10 @@ pin_project! {
             body: Option<ReqBody>,
         },
         Ready {
-            // Taken as the inner service is called.
-            request: Option<Request<ReqBody>>,
+            // Taken as the inner service is called. Boxed: an inner service
+            // is mostly ready at once, and the room for a whole request
+            // would be moved with every future that never waits here.
+            request: Option<Box<Request<ReqBody>>>,
             reply_to: ReplyTo,
         },
         Calling {
@@ -101,16 +103,21 @@ where
                     // first, so that the parts are taken back, not cloned.
                     this.state.set(State::Done);
                     let mut parts = head.into_parts();
+                    let passed = verdict.passed();
                     verdict.record_into(&mut parts.extensions);
                     let requirements = &**this.requirements;
-                    let admitted = requirements.admit(
-                        &parts.method,
-                        &parts.uri,
-                        &parts.headers,
-                        &mut parts.extensions,
-                    );
-                    if let Err(refusal) = admitted {
-                        return Poll::Ready(Ok(refusal));
+                    // A verdict that passed has seen every requirement met;
+                    // one that did not is answered as the layer answers.
+                    if !passed {
+                        let admitted = requirements.admit(
+                            &parts.method,
+                            &parts.uri,
+                            &parts.headers,
+                            &mut parts.extensions,
+                        );
+                        if let Err(refusal) = admitted {
+                            return Poll::Ready(Ok(refusal));
+                        }
                     }
                     let request = Request::from_parts(parts, body);
                     let reply_to = ReplyTo::of(
@@ -128,7 +135,7 @@ where
                         Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                         Poll::Pending => {
                             this.state.set(State::Ready {
-                                request: Some(request),
+                                request: Some(Box::new(request)),
                                 reply_to,
                             });
                             return Poll::Pending;
@@ -141,7 +148,7 @@ where
                         unreachable!("the request is taken as the inner service is called");
                     };
                     let reply_to = std::mem::take(reply_to);
-                    let future = this.inner.call(request);
+                    let future = this.inner.call(*request);
                     this.state.set(State::Calling { future, reply_to });
                 }
                 StateProj::Calling { future, reply_to } => {

@@ -1,6 +1,7 @@
-//! Running one request's checks on the crate's [`Schedule`]: concurrently
-//! where independent, each after the prerequisites it waits for, bounded in
-//! time, and stopped as soon as the answer is decided.
+//! Running one request's checks: a lone check polled in place, a graph of
+//! them on the crate's [`Schedule`] (concurrently where independent, each
+//! after the prerequisites it waits for); bounded in time, and stopped as
+//! soon as the answer is decided.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -15,7 +16,7 @@ use tokio::time::Sleep;
 use super::prerequisite::{Checked, ErasedPrerequisite, RequestHead};
 use super::span::CheckSpan;
 use crate::outcome::{Dependencies, Failure, Name, Outcome, Panicked};
-use crate::schedule::{Blocker, Earlier, Ended, Schedule, StepFuture, Steps};
+use crate::schedule::{Blocker, Earlier, Ended, Lone, Schedule, StepFuture, Steps};
 
 /// One check as the layer holds it.
 pub(crate) struct Node {
@@ -69,9 +70,7 @@ impl Steps for Checks {
     }
 
     fn start(&mut self, step: usize, _: Earlier<'_, Checked>) -> StepFuture<Checked> {
-        let node = &self.plan.nodes[step];
-        let span = CheckSpan::start(&node.name);
-        node.check.run(self.head.clone(), node.timeout, span)
+        self.run(step)
     }
 
     fn succeeded(&self, output: &Checked) -> bool {
@@ -79,10 +78,75 @@ impl Steps for Checks {
     }
 }
 
+impl Checks {
+    /// Starts the check `step`, inside its span and under its timeout.
+    fn run(&self, step: usize) -> StepFuture<Checked> {
+        let node = &self.plan.nodes[step];
+        let span = CheckSpan::start(&node.name);
+        node.check.run(self.head.clone(), node.timeout, span)
+    }
+}
+
+/// Where one request's checks stand.
+enum Progress {
+    /// The layer's only check, polled in place.
+    Lone(Lone<Checked>),
+    /// A graph of checks. Boxed, so that a layer with one check does not
+    /// carry (and move) the room of several.
+    Graph(Box<Schedule<Checked>>),
+}
+
+impl Progress {
+    fn new(checks: usize) -> Self {
+        if checks == 1 {
+            Self::Lone(Lone::new())
+        } else {
+            Self::Graph(Box::new(Schedule::new(checks, usize::MAX)))
+        }
+    }
+
+    fn block(&mut self, step: usize, because: Name) {
+        match self {
+            Self::Lone(lone) => lone.block(because),
+            Self::Graph(schedule) => schedule.block(step, because),
+        }
+    }
+
+    fn ended(&self, step: usize) -> Option<&Ended<Checked>> {
+        match self {
+            Self::Lone(lone) => lone.ended(),
+            Self::Graph(schedule) => schedule.ended(step),
+        }
+    }
+
+    /// Starts what may start and polls what runs; whether anything changed.
+    fn advance(&mut self, checks: &mut Checks, cx: &mut Context<'_>) -> bool {
+        match self {
+            Self::Lone(lone) => lone.advance(|| checks.run(0), cx),
+            Self::Graph(schedule) => schedule.advance(checks, cx),
+        }
+    }
+
+    /// Skips the checks whose own prerequisites failed. A lone check waits
+    /// for none of the layer's.
+    fn skip_blocked(&mut self, checks: &Checks) {
+        if let Self::Graph(schedule) = self {
+            schedule.skip_blocked(checks);
+        }
+    }
+
+    fn end_unfinished(&mut self, ended: impl FnMut() -> Ended<Checked>) {
+        match self {
+            Self::Lone(lone) => lone.end_unfinished(ended),
+            Self::Graph(schedule) => schedule.end_unfinished(ended),
+        }
+    }
+}
+
 /// The future running one request's checks.
 pub(crate) struct Run {
     checks: Checks,
-    schedule: Schedule<Checked>,
+    progress: Progress,
     deadline: Deadline,
 }
 
@@ -97,15 +161,18 @@ enum Deadline {
 /// The outcome of the checks of one request.
 pub(crate) struct Verdict {
     plan: Arc<Plan>,
+    /// Whether every prerequisite of the layer, required or checked here,
+    /// was met.
+    passed: bool,
     /// How every check ended, in declaration order. Checks still running
     /// when a refusal was decided are dropped and listed as skipped because
     /// of the prerequisite that decided it.
-    schedule: Schedule<Checked>,
+    progress: Progress,
 }
 
 impl Run {
     pub(crate) fn new(plan: Arc<Plan>, head: RequestHead) -> Self {
-        let mut schedule = Schedule::new(plan.nodes.len(), usize::MAX);
+        let mut progress = Progress::new(plan.nodes.len());
         // What outer layers recorded cannot change while the checks run: a
         // check waiting for a name that did not succeed never starts.
         let record = head.extensions.get::<Dependencies>();
@@ -115,13 +182,13 @@ impl Run {
                 .iter()
                 .find_map(|name| unmet(record, name))
             {
-                schedule.block(step, root);
+                progress.block(step, root);
             }
         }
         let deadline = plan.deadline.map_or(Deadline::None, Deadline::Unarmed);
         Self {
             checks: Checks { plan, head },
-            schedule,
+            progress,
             deadline,
         }
     }
@@ -149,7 +216,7 @@ impl Run {
                 Err(payload) => {
                     self.deadline = Deadline::Passed;
                     let failure = Failure::internal().with_source(Panicked::from(payload));
-                    self.schedule
+                    self.progress
                         .end_unfinished(|| Ended::Ran(Err(failure.clone())));
                     return;
                 }
@@ -161,7 +228,7 @@ impl Run {
         if sleep.as_mut().poll(cx).is_ready() {
             self.deadline = Deadline::Passed;
             let failure = Failure::timeout().with_source(DeadlinePassed);
-            self.schedule
+            self.progress
                 .end_unfinished(|| Ended::Ran(Err(failure.clone())));
         }
     }
@@ -172,7 +239,7 @@ impl Run {
         for step in &self.checks.plan.order {
             let met = match step {
                 Step::Required(name) => unmet(self.record(), name).is_none(),
-                Step::Check(i) => matches!(self.schedule.ended(*i)?, Ended::Ran(Ok(_))),
+                Step::Check(i) => matches!(self.progress.ended(*i)?, Ended::Ran(Ok(_))),
             };
             if !met {
                 return Some(false);
@@ -186,7 +253,7 @@ impl Run {
     fn decisive(&self) -> Option<Name> {
         self.checks.plan.order.iter().find_map(|step| match step {
             Step::Required(name) => unmet(self.record(), name),
-            Step::Check(i) => match self.schedule.ended(*i)? {
+            Step::Check(i) => match self.progress.ended(*i)? {
                 Ended::Ran(Ok(_)) => None,
                 Ended::Ran(Err(_)) | Ended::Panicked(_) => Some(self.name(&Blocker::Step(*i))),
                 Ended::Skipped { root, .. } => Some(self.name(root)),
@@ -200,9 +267,9 @@ impl Run {
     /// prerequisite that decided it).
     fn verdict(&mut self, passed: bool) -> Verdict {
         if !passed {
-            self.schedule.skip_blocked(&self.checks);
+            self.progress.skip_blocked(&self.checks);
             if let Some(decisive) = self.decisive() {
-                self.schedule.end_unfinished(|| Ended::Skipped {
+                self.progress.end_unfinished(|| Ended::Skipped {
                     dependency: Blocker::Named(decisive.clone()),
                     root: Blocker::Named(decisive.clone()),
                 });
@@ -210,7 +277,9 @@ impl Run {
         }
         Verdict {
             plan: Arc::clone(&self.checks.plan),
-            schedule: std::mem::replace(&mut self.schedule, Schedule::empty()),
+            passed,
+            // What is left behind is a lone check, waiting: no allocation.
+            progress: std::mem::replace(&mut self.progress, Progress::Lone(Lone::new())),
         }
     }
 }
@@ -235,7 +304,7 @@ impl Future for Run {
             if let Some(passed) = this.decided() {
                 return Poll::Ready(this.verdict(passed));
             }
-            if !this.schedule.advance(&mut this.checks, cx) {
+            if !this.progress.advance(&mut this.checks, cx) {
                 return Poll::Pending;
             }
         }
@@ -248,37 +317,56 @@ impl Future for Run {
 struct DeadlinePassed;
 
 impl Verdict {
+    /// Whether every prerequisite of the layer was met: then its record
+    /// holds every name the layer requires, succeeded.
+    pub(crate) fn passed(&self) -> bool {
+        self.passed
+    }
+
     /// Records every check's outcome in the request's record, in declaration
     /// order, and inserts the values the checks produced.
     pub(crate) fn record_into(self, extensions: &mut Extensions) {
-        for (node, ended) in self.plan.nodes.iter().zip(self.schedule.into_ended()) {
-            let Some(ended) = ended else {
-                continue;
-            };
-            let outcome = match ended {
-                Ended::Ran(Ok(insert)) => {
-                    if let Some(insert) = insert {
-                        insert(extensions);
+        let nodes = &self.plan.nodes;
+        match self.progress {
+            Progress::Lone(lone) => {
+                if let (Some(node), Some(ended)) = (nodes.first(), lone.into_ended()) {
+                    record(nodes, node, ended, extensions);
+                }
+            }
+            Progress::Graph(schedule) => {
+                for (node, ended) in nodes.iter().zip(schedule.into_ended()) {
+                    if let Some(ended) = ended {
+                        record(nodes, node, ended, extensions);
                     }
-                    extensions
-                        .get_or_insert_with(Dependencies::new)
-                        .record_success(node.name.clone());
-                    continue;
                 }
-                Ended::Ran(Err(failure)) => Outcome::Failed(failure),
-                Ended::Panicked(panicked) => {
-                    Outcome::Failed(Failure::internal().with_source(panicked))
-                }
-                Ended::Skipped { root, .. } => Outcome::Skipped {
-                    because: match root {
-                        Blocker::Named(name) => name,
-                        Blocker::Step(step) => self.plan.nodes[step].name.clone(),
-                    },
-                },
-            };
-            extensions
-                .get_or_insert_with(Dependencies::new)
-                .record(node.name.clone(), outcome);
+            }
         }
     }
+}
+
+/// Records how the check `node` (one of `nodes`) ended, inserting the value
+/// it produced.
+fn record(nodes: &[Node], node: &Node, ended: Ended<Checked>, extensions: &mut Extensions) {
+    let outcome = match ended {
+        Ended::Ran(Ok(insert)) => {
+            if let Some(insert) = insert {
+                insert(extensions);
+            }
+            extensions
+                .get_or_insert_with(Dependencies::new)
+                .record_success(node.name.clone());
+            return;
+        }
+        Ended::Ran(Err(failure)) => Outcome::Failed(failure),
+        Ended::Panicked(panicked) => Outcome::Failed(Failure::internal().with_source(panicked)),
+        Ended::Skipped { root, .. } => Outcome::Skipped {
+            because: match root {
+                Blocker::Named(name) => name,
+                Blocker::Step(step) => nodes[step].name.clone(),
+            },
+        },
+    };
+    extensions
+        .get_or_insert_with(Dependencies::new)
+        .record(node.name.clone(), outcome);
 }
