@@ -267,8 +267,9 @@ fn recording_a_refusal_and_answering_it_allocates_at_most_three_times_over_bare(
 
 /// One check that succeeds at once allocates twice over the bare service
 /// when its record is the request's first extension: its boxed future (with
-/// its timer) and the shared request head. The schedule's state and the
-/// record's outcomes are kept inline. Beside an earlier layer's extension,
+/// its timer) and the shared request head. The lone check is polled in
+/// place and the record's outcomes are kept inline. Beside an earlier
+/// layer's extension,
 /// the record needs a box of its own in the map: three.
 #[cfg(feature = "checks")]
 #[test]

@@ -49,8 +49,10 @@
 //!
 //! Timeouts use Tokio's timer: the checks run on a Tokio runtime with time
 //! enabled (as axum and hyper servers are). Each check's future is boxed
-//! once per request, next to its timer; the record, the shared request head
-//! and the outcomes allocate a few times more. The require-only
+//! once per request, next to its timer; the record and the shared request
+//! head allocate once each. A layer's only check is polled in place; a
+//! graph of checks runs on a schedule that is boxed once per request. The
+//! require-only
 //! [`DependencyLayer`](crate::DependencyLayer) is untouched by this and
 //! allocates nothing on its pass path.
 //!
