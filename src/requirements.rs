@@ -48,6 +48,7 @@ impl Requirements {
         new
     }
 
+    #[inline]
     fn first_unmet<'a>(&'a self, record: Option<&'a Dependencies>) -> Option<Unmet<'a>> {
         // Requirements are usually recorded in the order they are required:
         // walk both together while each required name is the recorded one

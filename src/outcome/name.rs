@@ -68,6 +68,7 @@ impl Name {
     }
 
     /// The name as a string slice.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(name) => name,
@@ -84,6 +85,7 @@ impl Name {
 
 /// Name equality, with a shortcut for the common case of the same static
 /// string on both sides.
+#[inline]
 pub(crate) fn same_name(a: &str, b: &str) -> bool {
     (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }

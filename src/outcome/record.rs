@@ -109,6 +109,7 @@ impl Dependencies {
     }
 
     /// Records that `name` succeeded.
+    #[inline]
     pub fn record_success(&mut self, name: impl Into<Name>) -> &mut Self {
         let name = name.into();
         match self.earlier(&name) {
@@ -158,6 +159,7 @@ impl Dependencies {
     }
 
     /// Where `name` was recorded before, if it was; notes it as recorded.
+    #[inline]
     #[inline]
     fn earlier(&mut self, name: &str) -> Option<usize> {
         let bit = bit(name);
@@ -273,6 +275,7 @@ impl Dependencies {
 /// The bit of `name` in [`Dependencies::seen`], from its length and its
 /// first and last bytes: names of a record rarely share all three, so a
 /// new name is almost always recorded without a search.
+#[inline]
 fn bit(name: &str) -> u64 {
     let bytes = name.as_bytes();
     let (first, last) = match bytes {

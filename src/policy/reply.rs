@@ -109,6 +109,7 @@ fn traceparent_name(policy: &StatusPolicy) -> Option<&'static HeaderName> {
 const SCANNED: usize = 16;
 
 /// The first values of `first` and of `second` (when given) in `headers`.
+#[inline]
 fn find_both<'h>(
     headers: &'h HeaderMap,
     first: &HeaderName,
