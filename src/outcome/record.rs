@@ -160,7 +160,6 @@ impl Dependencies {
 
     /// Where `name` was recorded before, if it was; notes it as recorded.
     #[inline]
-    #[inline]
     fn earlier(&mut self, name: &str) -> Option<usize> {
         let bit = bit(name);
         let seen = self.seen & bit != 0;

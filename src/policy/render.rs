@@ -7,8 +7,6 @@
 //! [`send`], which logs it, writes it in the form the
 //! request prefers and marks the response as rendered here.
 
-use std::fmt;
-
 use bytes::Bytes;
 use http::header::{ALLOW, WWW_AUTHENTICATE};
 use http::{Extensions, Response, StatusCode};
@@ -18,7 +16,10 @@ use super::events;
 use super::incident::Incident;
 use super::status::StatusPolicy;
 use crate::outcome::{Dependencies, Failure, FailureKind, FieldError};
-use crate::problem::{reason_phrase, to_json, Accept, Problem, ProblemBody, Serialized};
+use crate::problem::{
+    key, object_to_json, piece, reason_phrase, to_json, Accept, Members, Piece, Problem,
+    ProblemBody, SerdeMap, Serialized,
+};
 
 /// Marks a response whose problem a layer of this crate rendered, so that
 /// enclosing layers neither render it again nor take its 424 for a bare one.
@@ -110,7 +111,7 @@ impl StatusPolicy {
             incident,
         };
         let body = match self.hook() {
-            None => to_json(&wire),
+            None => object_to_json(|object| wire.write(object)),
             Some(hook) => {
                 let mut problem = serde_json::to_value(&wire)
                     .and_then(serde_json::from_value::<Problem>)
@@ -163,6 +164,15 @@ struct Wire<'a> {
 
 impl Serialize for Wire<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = SerdeMap(serializer.serialize_map(None)?);
+        self.write(&mut map)?;
+        map.0.end()
+    }
+}
+
+impl Wire<'_> {
+    /// Writes the problem's members, in their order on the wire.
+    fn write<M: Members>(&self, map: &mut M) -> Result<(), M::Error> {
         let Incident {
             dependency,
             failure,
@@ -175,7 +185,6 @@ impl Serialize for Wire<'_> {
         } = *self.incident;
         let status = self.status;
         let kind = failure.map(Failure::kind);
-        let mut map = serializer.serialize_map(None)?;
         // A failure's own type and title come before the policy's.
         let own_title = failure.and_then(Failure::title);
         match (
@@ -184,79 +193,80 @@ impl Serialize for Wire<'_> {
             kind,
         ) {
             (Some(uri), _, Some(kind)) => {
-                map.serialize_entry("type", uri)?;
-                map.serialize_entry("title", own_title.unwrap_or(title(kind)))?;
+                map.text(key!("type"), uri)?;
+                map.text(key!("title"), own_title.map_or(title(kind), Piece::Other))?;
             }
             (None, Some(base), Some(kind)) => {
-                map.serialize_entry("type", &format_args!("{base}{}", kind.slug()))?;
-                map.serialize_entry("title", own_title.unwrap_or(title(kind)))?;
+                map.joined(
+                    key!("type"),
+                    &[Piece::Other(base), Piece::Other(kind.slug())],
+                )?;
+                map.text(key!("title"), own_title.map_or(title(kind), Piece::Other))?;
             }
-            _ => {
-                if let Some(title) = own_title.or(reason_phrase(status)) {
-                    map.serialize_entry("title", title)?;
-                }
-            }
+            _ => match (own_title, reason_phrase(status)) {
+                (Some(title), _) => map.text(key!("title"), title)?,
+                (None, Some(phrase)) => map.text(key!("title"), Piece::of_table(phrase))?,
+                (None, None) => {}
+            },
         }
-        map.serialize_entry("status", &status.as_u16())?;
+        map.status(key!("status"), status)?;
         let shown = !status.is_server_error() || self.policy.shows_server_detail();
         let own_detail = failure
             .and_then(Failure::detail)
             .or(detail)
             .filter(|_| shown);
         match (own_detail, kind) {
-            (Some(detail), _) => map.serialize_entry("detail", detail)?,
-            (None, Some(kind)) => {
-                map.serialize_entry("detail", &format_args!("{}", Generic { kind, dependency }))?
-            }
+            (Some(detail), _) => map.text(key!("detail"), detail)?,
+            (None, Some(kind)) => generic_detail(map, kind, dependency)?,
             (None, None) if status.is_server_error() => {
-                map.serialize_entry("detail", SERVER_FAULT)?
+                map.text(key!("detail"), piece!(SERVER_FAULT))?
             }
             (None, None) => {}
         }
         if let Some(dependency) = dependency {
-            map.serialize_entry("dependency", dependency)?;
+            map.text(key!("dependency"), dependency)?;
         }
         if let Some(failure) = failure {
             if let Some(status) = failure.dependency_status() {
-                map.serialize_entry("dependency_status", &status.as_u16())?;
+                map.status(key!("dependency_status"), status)?;
             }
             if let Some(code) = failure.code() {
-                map.serialize_entry("code", code)?;
+                map.text(key!("code"), code)?;
             }
             if !failure.errors().is_empty() {
-                map.serialize_entry("errors", &Errors(failure.errors()))?;
+                map.value(key!("errors"), &Errors(failure.errors()))?;
             }
         }
         for (name, value) in members {
-            map.serialize_entry(name, value)?;
+            map.text((*name).into(), *value)?;
         }
         // A failure's extension members; one named as the policy's trace id
         // member is left to it.
         let trace_member = self.policy.trace_id_member().filter(|_| trace_id.is_some());
         for (name, value) in failure.into_iter().flat_map(Failure::extensions) {
             if Some(name) != trace_member {
-                map.serialize_entry(name, value)?;
+                map.value(name.into(), value)?;
             }
         }
         let retryable = match kind {
             Some(kind) => kind.is_retryable(),
             None => matches!(status.as_u16(), 408 | 429 | 503 | 504),
         };
-        map.serialize_entry("retryable", &retryable)?;
+        map.flag(key!("retryable"), retryable)?;
         if let Some(request_id) = request_id {
-            map.serialize_entry("request_id", request_id)?;
+            map.text(key!("request_id"), request_id)?;
         }
         if let (Some(member), Some(trace_id)) = (self.policy.trace_id_member(), trace_id) {
-            map.serialize_entry(member, trace_id)?;
+            map.text(member.into(), trace_id)?;
         }
         if let Some(record) = record.filter(|r| r.skipped().next().is_some()) {
-            map.serialize_entry("skipped", &Skipped(record))?;
+            map.value(key!("skipped"), &Skipped(record))?;
         }
         let depth = self.policy.cause_depth();
         if let (true, Some(cause)) = (depth > 0, failure.and_then(Failure::cause)) {
-            map.serialize_entry("cause", &cause.limited(depth))?;
+            map.value(key!("cause"), &cause.limited(depth))?;
         }
-        map.end()
+        Ok(())
     }
 }
 
@@ -297,69 +307,79 @@ impl Serialize for Skipped<'_> {
 }
 
 /// A title per kind, for problem types under a base URI.
-fn title(kind: FailureKind) -> &'static str {
+fn title(kind: FailureKind) -> Piece<'static> {
     match kind {
-        FailureKind::Rejected(_) => "A prerequisite was refused",
-        FailureKind::InvalidInput => "Invalid input",
-        FailureKind::Unprocessable => "Unprocessable input",
-        FailureKind::PreconditionRequired => "Precondition required",
-        FailureKind::Unavailable => "Dependency unavailable",
-        FailureKind::Timeout => "Dependency timed out",
-        FailureKind::BadGateway => "Invalid answer from a dependency",
-        FailureKind::Internal => "Internal error",
+        FailureKind::Rejected(_) => piece!("A prerequisite was refused"),
+        FailureKind::InvalidInput => piece!("Invalid input"),
+        FailureKind::Unprocessable => piece!("Unprocessable input"),
+        FailureKind::PreconditionRequired => piece!("Precondition required"),
+        FailureKind::Unavailable => piece!("Dependency unavailable"),
+        FailureKind::Timeout => piece!("Dependency timed out"),
+        FailureKind::BadGateway => piece!("Invalid answer from a dependency"),
+        FailureKind::Internal => piece!("Internal error"),
     }
 }
 
-/// The detail sent when the failure's own detail is absent or not shown.
-struct Generic<'a> {
+/// The generic detail of a kind around the prerequisite's name: the text
+/// before the quoted name and after it, and the whole text for a
+/// prerequisite whose name is not known.
+macro_rules! around_name {
+    ($before:literal, $after:literal) => {
+        (
+            piece!(concat!($before, "'")),
+            piece!(concat!("'", $after)),
+            piece!(concat!($before, "of this request", $after)),
+        )
+    };
+}
+
+/// Writes the detail sent when the failure's own detail is absent or not
+/// shown: in pieces, so that the text is copied rather than formatted.
+fn generic_detail<M: Members>(
+    map: &mut M,
     kind: FailureKind,
-    dependency: Option<&'a str>,
-}
-
-impl fmt::Display for Generic<'_> {
-    // Written piece by piece, without `write!`: this text is serialized on
-    // every problem that has no detail of its own.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (before, after) = match self.kind {
-            FailureKind::Rejected(status) => {
-                f.write_str("The prerequisite ")?;
-                self.name(f)?;
-                f.write_str(" was refused (")?;
-                f.write_str(status.as_str())?;
-                if let Some(reason) = reason_phrase(status) {
-                    f.write_str(" ")?;
-                    f.write_str(reason)?;
-                }
-                return f.write_str("), so this request was not performed.");
-            }
-            FailureKind::InvalidInput => ("The request's input for ", " is malformed."),
-            FailureKind::Unprocessable => ("The request's input for ", " cannot be processed."),
-            FailureKind::PreconditionRequired => {
-                ("The request lacks a precondition that ", " requires.")
-            }
-            FailureKind::Unavailable => ("The dependency ", " is temporarily unavailable."),
-            FailureKind::Timeout => ("The dependency ", " did not answer in time."),
-            FailureKind::BadGateway => ("The dependency ", " answered with something invalid."),
-            FailureKind::Internal => return f.write_str(SERVER_FAULT),
-        };
-        f.write_str(before)?;
-        self.name(f)?;
-        f.write_str(after)
-    }
-}
-
-impl Generic<'_> {
-    /// The prerequisite's name in quotes, or a stand-in when there is none.
-    fn name(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.dependency {
-            Some(name) => {
-                f.write_str("'")?;
-                f.write_str(name)?;
-                f.write_str("'")
-            }
-            None => f.write_str("of this request"),
+    dependency: Option<&str>,
+) -> Result<(), M::Error> {
+    let (before, after, unnamed) = match kind {
+        FailureKind::Rejected(_) => around_name!("The prerequisite ", " was refused ("),
+        FailureKind::InvalidInput => around_name!("The request's input for ", " is malformed."),
+        FailureKind::Unprocessable => {
+            around_name!("The request's input for ", " cannot be processed.")
         }
-    }
+        FailureKind::PreconditionRequired => {
+            around_name!("The request lacks a precondition that ", " requires.")
+        }
+        FailureKind::Unavailable => around_name!("The dependency ", " is temporarily unavailable."),
+        FailureKind::Timeout => around_name!("The dependency ", " did not answer in time."),
+        FailureKind::BadGateway => {
+            around_name!("The dependency ", " answered with something invalid.")
+        }
+        FailureKind::Internal => return map.text(key!("detail"), piece!(SERVER_FAULT)),
+    };
+    let FailureKind::Rejected(status) = &kind else {
+        return match dependency {
+            Some(name) => map.joined(key!("detail"), &[before, Piece::Other(name), after]),
+            None => map.text(key!("detail"), unnamed),
+        };
+    };
+    // A refusal goes on with the status it was refused with.
+    let digits = Piece::of_table(status.as_str());
+    let end = piece!("), so this request was not performed.");
+    let pieces: &[Piece<'_>] = match (dependency, reason_phrase(*status)) {
+        (Some(name), Some(reason)) => &[
+            before,
+            Piece::Other(name),
+            after,
+            digits,
+            piece!(" "),
+            Piece::of_table(reason),
+            end,
+        ],
+        (Some(name), None) => &[before, Piece::Other(name), after, digits, end],
+        (None, Some(reason)) => &[unnamed, digits, piece!(" "), Piece::of_table(reason), end],
+        (None, None) => &[unnamed, digits, end],
+    };
+    map.joined(key!("detail"), pieces)
 }
 
 #[cfg(test)]

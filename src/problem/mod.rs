@@ -63,7 +63,7 @@ pub(crate) use self::accept::Accept;
 #[cfg(test)]
 pub(crate) use self::body::collect;
 pub(crate) use self::document::check_member_name;
-pub(crate) use self::json::to_json;
+pub(crate) use self::json::{key, object_to_json, piece, to_json, Key, Members, Piece, SerdeMap};
 // The media types are read by the modules of several features; a build
 // without them leaves some of these unused.
 #[allow(unused_imports)]

@@ -103,7 +103,8 @@ impl Serialized {
         extensions: Extensions,
         wrap: impl FnOnce(Bytes) -> T,
     ) -> Response<T> {
-        self.build(HeaderMap::new(), extensions, wrap)
+        let headers = HeaderMap::with_capacity(self.header_count());
+        self.build(headers, extensions, wrap)
     }
 
     /// As [`into_response`](Self::into_response), replacing the body of a
@@ -120,10 +121,18 @@ impl Serialized {
         for name in &REPRESENTATION {
             headers.remove(name);
         }
+        headers.reserve(self.header_count());
         self.build(headers, extensions, wrap)
     }
 
-    /// The response with the problem's headers added to `headers`.
+    /// How many headers the problem adds to its response.
+    fn header_count(&self) -> usize {
+        let negotiated = matches!(self.label, Label::Negotiated { .. });
+        2 + usize::from(negotiated) + usize::from(self.retry_after.is_some()) + self.headers.len()
+    }
+
+    /// The response with the problem's headers added to `headers`, which
+    /// has room for them.
     fn build<T>(
         self,
         headers: HeaderMap,
@@ -144,7 +153,6 @@ impl Serialized {
             Label::Negotiated { xml: true } => HeaderValue::from_static(PROBLEM_XML),
         };
         let negotiated = matches!(self.label, Label::Negotiated { .. });
-        headers.reserve(3 + usize::from(negotiated));
         headers.insert(CONTENT_TYPE, media_type);
         if negotiated {
             headers.append(VARY, HeaderValue::from_static("accept"));
