@@ -211,15 +211,20 @@ impl<'a> JsonObject<'a> {
         self.buffer.push(b'}');
     }
 
+    // Inlined, so that writing one of the crate's own names is one copy.
+    #[inline]
     fn name(&mut self, key: Key<'_>) {
         match key {
             Key::Own { wire, .. } => self.buffer.extend_from_slice(wire.as_bytes()),
-            Key::Other(name) => {
-                self.buffer.push(b',');
-                string(self.buffer, name);
-                self.buffer.push(b':');
-            }
+            Key::Other(name) => self.other_name(name),
         }
+    }
+
+    #[inline(never)]
+    fn other_name(&mut self, name: &str) {
+        self.buffer.push(b',');
+        string(self.buffer, name);
+        self.buffer.push(b':');
     }
 }
 
