@@ -120,6 +120,10 @@ impl std::fmt::Display for HeaderText<'_> {
 /// The reverse of [`HeaderText`]: a part's header value as bytes, or
 /// `None` when it holds a character above U+00FF or one a header cannot.
 pub(super) fn header_value(text: &str) -> Option<HeaderValue> {
+    // ASCII text is its own bytes: read as it is, without a copy first.
+    if text.is_ascii() {
+        return HeaderValue::from_bytes(text.as_bytes()).ok();
+    }
     let bytes = text
         .chars()
         .map(|c| u8::try_from(u32::from(c)).ok())

@@ -133,6 +133,7 @@ mod dialect;
 mod encoding;
 mod future;
 mod layer;
+mod members;
 mod plan;
 mod reference;
 mod responses;

@@ -1,17 +1,19 @@
 //! Reading and validating a batch: every check runs before any part does.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::encoding::{header_value, request_body};
+use super::members::{read_as_values, Fault, Headers, List, Members, Name, Text, Values};
 use super::reference::Refer;
 use super::target::{Root, Target};
 
@@ -112,36 +114,97 @@ struct Wire<'a> {
     requests: Vec<&'a RawValue>,
 }
 
-/// A part's members in the order written, duplicates kept, so that a
-/// duplicate is refused rather than silently taken.
-struct Members(Vec<(String, Value)>);
+/// The batch read in one pass, each part's members borrowed from the body
+/// as they come, at most `max_parts` of them: what a batch in good order
+/// costs. Anything else in it (a part too deep to be read inside the
+/// batch, one that is not an object, too many parts, no `requests`) stops
+/// the pass, and the batch is read the careful way, [`Wire`] and then each
+/// part on its own, which says what is wrong. A batch this pass reads, the
+/// careful way reads alike: each part has more room to nest on its own,
+/// and is read by the same [`Members`].
+struct OnePass<'a>(Vec<Members<'a>>);
 
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Read;
-        impl<'de> Visitor<'de> for Read {
-            type Value = Members;
+/// Why a batch is read the careful way (never shown: that way says why).
+const CAREFULLY: &str = "the batch is read part by part";
 
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a request object")
+impl<'de> OnePass<'de> {
+    fn read(body: &'de [u8], max_parts: usize) -> Option<Self> {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let parts = deserializer
+            .deserialize_map(OnePassVisitor { max_parts })
+            .ok()?;
+        deserializer.end().ok()?;
+        Some(parts)
+    }
+}
+
+struct OnePassVisitor {
+    max_parts: usize,
+}
+
+impl<'de> Visitor<'de> for OnePassVisitor {
+    type Value = OnePass<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a batch")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OnePass<'de>, A::Error> {
+        let mut requests = None;
+        while let Some(Name(name)) = map.next_key()? {
+            if name != "requests" {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(8));
-                while let Some(member) = map.next_entry()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
+            if requests.is_some() {
+                return Err(de::Error::custom(CAREFULLY));
             }
+            requests = Some(map.next_value_seed(PartsSeed {
+                max_parts: self.max_parts,
+            })?);
         }
-        deserializer.deserialize_map(Read)
+        requests.ok_or_else(|| de::Error::custom(CAREFULLY))
+    }
+}
+
+/// The `requests` array of [`OnePass`].
+struct PartsSeed {
+    max_parts: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for PartsSeed {
+    type Value = OnePass<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PartsSeed {
+    type Value = OnePass<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the requests of a batch")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OnePass<'de>, A::Error> {
+        let mut parts = Vec::new();
+        while let Some(part) = seq.next_element::<Members<'de>>()? {
+            if parts.len() == self.max_parts {
+                return Err(de::Error::custom(CAREFULLY));
+            }
+            parts.push(part);
+        }
+        Ok(OnePass(parts))
     }
 }
 
 /// One part, validated.
 #[derive(Debug)]
 pub(crate) struct Part {
-    pub(crate) id: String,
+    /// Its id, shared: the records of the batch and of the parts that
+    /// depend on it name it without a copy.
+    pub(crate) id: crate::Name,
     pub(crate) method: Method,
     pub(crate) target: Target,
     pub(crate) headers: HeaderMap,
@@ -155,8 +218,29 @@ pub(crate) struct Part {
     pub(crate) condition: Option<String>,
 }
 
-/// Reads and validates a batch body.
+/// Reads and validates a batch body: in one pass when it is in good order,
+/// else the careful way.
 pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
+    if let Some(OnePass(read)) = OnePass::read(body, rules.max_parts) {
+        if !read.is_empty() {
+            let ids = Ids {
+                raw: Raw::Body(body),
+                read: OnceCell::new(),
+            };
+            let mut parts: Vec<Part> = Vec::with_capacity(read.len());
+            for members in read {
+                let part = read_part(members, &parts, &ids, rules)?;
+                parts.push(part);
+            }
+            return Ok(parts);
+        }
+    }
+    carefully(body, rules)
+}
+
+/// Reads and validates a batch body the careful way: the batch, then each
+/// part on its own, so that what is wrong is told of the part at fault.
+fn carefully(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
     let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
         Invalid::batch(format!(
             "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
@@ -176,19 +260,28 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
         )));
     }
     let ids = Ids {
-        raw: &wire.requests,
+        raw: Raw::Parts(&wire.requests),
         read: OnceCell::new(),
     };
     let mut parts: Vec<Part> = Vec::with_capacity(wire.requests.len());
     for raw in &wire.requests {
-        let members: Members = serde_json::from_str(raw.get()).map_err(|error| {
+        let refused = |error: serde_json::Error| {
             Invalid::batch(format!(
                 "Request {} is not a valid request object: {}.",
                 parts.len() + 1,
                 describe(&error)
             ))
-        })?;
-        let part = read_part(&members, &parts, &ids, rules)?;
+        };
+        let values: Values;
+        let members = match serde_json::from_str::<Members<'_>>(raw.get()) {
+            Ok(members) => members,
+            Err(error) if read_as_values(&error) => {
+                values = serde_json::from_str(raw.get()).map_err(refused)?;
+                Members::of(&values)
+            }
+            Err(error) => return Err(refused(error)),
+        };
+        let part = read_part(members, &parts, &ids, rules)?;
         parts.push(part);
     }
     Ok(parts)
@@ -199,8 +292,15 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
 /// with the length of the longest. A part whose id cannot be read has
 /// none: it refuses the batch when its turn comes.
 struct Ids<'a> {
-    raw: &'a [&'a RawValue],
+    raw: Raw<'a>,
     read: OnceCell<(Vec<Option<String>>, usize)>,
+}
+
+/// Where the raw parts are: read already, or in a batch read in one pass
+/// (which is read again as [`Wire`] should the ids be wanted).
+enum Raw<'a> {
+    Parts(&'a [&'a RawValue]),
+    Body(&'a [u8]),
 }
 
 impl Ids<'_> {
@@ -210,8 +310,18 @@ impl Ids<'_> {
             struct Id {
                 id: Option<String>,
             }
-            let ids: Vec<Option<String>> = self
-                .raw
+            let wire: Vec<&RawValue>;
+            let raw = match self.raw {
+                Raw::Parts(raw) => raw,
+                Raw::Body(body) => {
+                    // The batch was read in one pass, so it reads as `Wire`.
+                    wire = serde_json::from_slice::<Wire<'_>>(body)
+                        .map(|wire| wire.requests)
+                        .unwrap_or_default();
+                    &wire
+                }
+            };
+            let ids: Vec<Option<String>> = raw
                 .iter()
                 .map(|raw| {
                     serde_json::from_str::<Id>(raw.get())
@@ -234,84 +344,37 @@ fn describe(error: &serde_json::Error) -> String {
     }
 }
 
-/// A part's members by name, each at most once.
-#[derive(Default)]
-struct Known<'a> {
-    id: Option<&'a Value>,
-    method: Option<&'a Value>,
-    url: Option<&'a Value>,
-    headers: Option<&'a Value>,
-    body: Option<&'a Value>,
-    depends_on: Option<&'a Value>,
-    condition: Option<&'a Value>,
-    atomicity_group: Option<&'a Value>,
-}
-
-impl<'a> Known<'a> {
-    /// Sorts `members` by name. A name given twice, or one the formats do
-    /// not define, is kept to be refused once the part's id is known;
-    /// instance annotations (names with `@`) are allowed and ignored.
-    fn of(members: &'a Members) -> (Self, Option<(&'a str, &'static str)>) {
-        let mut known = Self::default();
-        let mut fault = None;
-        for (name, value) in &members.0 {
-            let slot = match name.as_str() {
-                "id" => &mut known.id,
-                "method" => &mut known.method,
-                "url" => &mut known.url,
-                "headers" => &mut known.headers,
-                "body" => &mut known.body,
-                // The Graph Python SDK writes `depends_on`: a dependency is
-                // never ignored, whatever its spelling.
-                "dependsOn" | "depends_on" => &mut known.depends_on,
-                "if" => &mut known.condition,
-                "atomicityGroup" => &mut known.atomicity_group,
-                name if name.contains('@') => continue,
-                name => {
-                    fault.get_or_insert((name, "unknown"));
-                    continue;
-                }
-            };
-            if slot.replace(value).is_some() {
-                fault.get_or_insert((name.as_str(), "twice"));
-            }
-        }
-        (known, fault)
-    }
-}
-
 /// Reads one part, after the `earlier` ones, in a batch of `ids`.
 fn read_part(
-    members: &Members,
+    members: Members<'_>,
     earlier: &[Part],
     ids: &Ids<'_>,
     rules: &Rules,
 ) -> Result<Part, Invalid> {
     let position = earlier.len() + 1;
-    let (known, fault) = Known::of(members);
-    let id = match known.id {
-        Some(Value::String(id)) if id.len() > rules.max_id_len => {
+    let id = match members.id {
+        Some(Text::Text(id)) if id.len() > rules.max_id_len => {
             return Err(Invalid::batch(format!(
                 "Request {position} has an id of {} bytes; at most {} are allowed.",
                 id.len(),
                 rules.max_id_len
             )))
         }
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        Some(Value::String(_)) | None => {
+        Some(Text::Text(id)) if !id.is_empty() => crate::Name::from(id.into_owned()),
+        Some(Text::Text(_)) | None => {
             return Err(Invalid::batch(format!("Request {position} has no id.")))
         }
-        Some(_) => {
+        Some(Text::Other) => {
             return Err(Invalid::batch(format!(
                 "Request {position} has an id that is not a string."
             )))
         }
     };
-    if let Some((name, why)) = fault {
+    if let Some((name, fault)) = &members.fault {
         let name = truncated(name);
-        let message = match why {
-            "twice" => format!("The member '{name}' is given twice."),
-            _ => format!(
+        let message = match fault {
+            Fault::Twice => format!("The member '{name}' is given twice."),
+            Fault::Unknown => format!(
                 "The member '{name}' is not a member of a batch request (id, method, url, headers, body, dependsOn, if)."
             ),
         };
@@ -324,17 +387,23 @@ fn read_part(
             format!("The id '{id}' is used twice (ids are compared without case)."),
         ));
     }
-    if known.atomicity_group.is_some() {
+    if members.atomicity_group.is_some() {
         return Err(Invalid::part(
             &id,
             "atomicityGroup",
             "Atomicity groups are not supported.",
         ));
     }
-    let method = match known.method {
-        // Methods in a batch are case-insensitive (OData spells them `get`).
-        Some(Value::String(method)) => {
-            Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+    let method = match &members.method {
+        // Methods in a batch are case-insensitive (OData spells them `get`):
+        // one written in capitals, as most are, is read as it is.
+        Some(Text::Text(method)) => {
+            let upper = if method.bytes().any(|byte| byte.is_ascii_lowercase()) {
+                Cow::Owned(method.to_ascii_uppercase())
+            } else {
+                Cow::Borrowed(&**method)
+            };
+            Method::from_bytes(upper.as_bytes())
                 .map_err(|_| Invalid::part(&id, "method", "The method is not an HTTP token."))?
         }
         _ => {
@@ -345,7 +414,7 @@ fn read_part(
             ))
         }
     };
-    let depends_on = read_depends_on(known.depends_on, &id, earlier)?;
+    let depends_on = read_depends_on(members.depends_on.as_ref(), &id, earlier)?;
     let reference = Names {
         earlier,
         id: &id,
@@ -353,8 +422,8 @@ fn read_part(
         depends_on: &depends_on,
         max_id_len: rules.max_id_len,
     };
-    let target = match known.url {
-        Some(Value::String(url)) => rules
+    let target = match &members.url {
+        Some(Text::Text(url)) => rules
             .root
             .read_in(url, reference)
             .map_err(|why| Invalid::part(&id, "url", why))?,
@@ -366,11 +435,11 @@ fn read_part(
             ))
         }
     };
-    let (headers, etags) = match known.headers {
+    let (headers, etags) = match &members.headers {
         None => (HeaderMap::new(), Vec::new()),
-        Some(Value::Object(headers)) => read_headers(headers, |name: &str| reference.refer(name))
+        Some(Headers::Object(headers)) => read_headers(headers, |name: &str| reference.refer(name))
             .map_err(|why| Invalid::part(&id, "headers", why))?,
-        Some(_) => {
+        Some(Headers::Other) => {
             return Err(Invalid::part(
                 &id,
                 "headers",
@@ -378,7 +447,7 @@ fn read_part(
             ))
         }
     };
-    let body = match known.body {
+    let body = match members.body.as_deref() {
         None | Some(Value::Null) => Bytes::new(),
         Some(_) if method == Method::GET || method == Method::DELETE || method == Method::HEAD => {
             return Err(Invalid::part(
@@ -398,10 +467,10 @@ fn read_part(
             request_body(content_type, body).map_err(|why| Invalid::part(&id, "body", why))?
         }
     };
-    let condition = match known.condition {
+    let condition = match &members.condition {
         None => None,
-        Some(Value::String(condition)) => Some(truncated(condition).into_owned()),
-        Some(_) => {
+        Some(Text::Text(condition)) => Some(truncated(condition).into_owned()),
+        Some(Text::Other) => {
             return Err(Invalid::part(
                 &id,
                 "if",
@@ -423,14 +492,14 @@ fn read_part(
 
 /// The earlier parts a part depends on, by index.
 fn read_depends_on(
-    value: Option<&Value>,
+    value: Option<&List<'_>>,
     id: &str,
     earlier: &[Part],
 ) -> Result<Vec<usize>, Invalid> {
     let ids = match value {
         None => return Ok(Vec::new()),
-        Some(Value::Array(ids)) => ids,
-        Some(_) => {
+        Some(List::Array(ids)) => ids,
+        Some(List::Other) => {
             return Err(Invalid::part(
                 id,
                 "dependsOn",
@@ -440,7 +509,7 @@ fn read_depends_on(
     };
     ids.iter()
         .map(|dependency| {
-            let Value::String(dependency) = dependency else {
+            let Text::Text(dependency) = dependency else {
                 return Err(Invalid::part(
                     id,
                     "dependsOn",
@@ -530,7 +599,7 @@ impl Refer for Names<'_> {
 /// is kept apart, to be replaced by that part's `ETag` (and refused when it
 /// names no earlier part).
 fn read_headers(
-    headers: &serde_json::Map<String, Value>,
+    headers: &[(Cow<'_, str>, Text<'_>)],
     reference: impl Fn(&str) -> Result<Option<usize>, String>,
 ) -> Result<(HeaderMap, Vec<(HeaderName, usize)>), String> {
     let mut map = HeaderMap::with_capacity(headers.len());
@@ -538,7 +607,7 @@ fn read_headers(
     for (name, value) in headers {
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("'{}' is not a header name.", truncated(name)))?;
-        let Value::String(value) = value else {
+        let Text::Text(value) = value else {
             return Err(format!("The value of '{header}' is not a string."));
         };
         if header == IF_MATCH || header == IF_NONE_MATCH {
@@ -564,7 +633,7 @@ fn read_headers(
 }
 
 /// A name from the batch as a message quotes it: at most 64 characters.
-fn truncated(name: &str) -> std::borrow::Cow<'_, str> {
+fn truncated(name: &str) -> Cow<'_, str> {
     match name.char_indices().nth(64) {
         Some((end, _)) => format!("{}...", &name[..end]).into(),
         None => name.into(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
-use http::{Extensions, HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
@@ -81,11 +81,11 @@ where
         max_id_len: config.max_id_len,
         root: Root::of(&head, &config.path),
     };
-    let parts = match plan::plan(&body, &rules) {
+    let mut parts = match plan::plan(&body, &rules) {
         Ok(parts) => parts,
         Err(invalid) => return refuse(&config, &invalid, &outer),
     };
-    let ended = run(inner, &parts, &head, &rules.root, &config).await;
+    let ended = run(inner, &mut parts, &head, &rules.root, &config).await;
     let answers = answers(&parts, ended, &config, &outer);
     let record = record(&parts, &answers);
     let body = to_json(&Responses {
@@ -185,10 +185,12 @@ enum Unanswered {
     Conditional,
 }
 
-/// The parts of one batch, as the schedule runs them.
+/// The parts of one batch, as the schedule runs them. A part's target and
+/// headers are moved into its request when it starts, rather than copied:
+/// each part starts once, and nothing reads them after.
 struct PartSteps<'a, S, ReqBody> {
     inner: S,
-    parts: &'a [Part],
+    parts: &'a mut [Part],
     outer: &'a Head,
     root: &'a Root,
     copy_headers: &'a [HeaderName],
@@ -220,7 +222,10 @@ where
         if self.parts[step].condition.is_some() {
             return Box::pin(ready(Err(Unanswered::Conditional)));
         }
-        let request = match self.part_request(step, &earlier) {
+        let part = &mut self.parts[step];
+        let target = std::mem::replace(&mut part.target, Target::Path(Uri::default()));
+        let headers = std::mem::take(&mut part.headers);
+        let request = match self.part_request(step, target, headers, &earlier) {
             Ok(request) => request,
             Err(why) => return Box::pin(ready(Err(Unanswered::Unresolved(why)))),
         };
@@ -239,14 +244,17 @@ where
 }
 
 impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
-    /// The request part `step` becomes: its method, path, headers (with the
-    /// outer request's copied ones it does not set itself, and the `ETag`s
-    /// it refers to) and body, the outer request's extensions, and a record
-    /// of the parts it depends on. Its `$<id>` references are resolved with
-    /// what the earlier parts answered, or it cannot be built: why.
+    /// The request part `step` becomes: its method, the path of its
+    /// `target`, its `headers` (with the outer request's copied ones it does
+    /// not set itself, and the `ETag`s it refers to) and body, the outer
+    /// request's extensions, and a record of the parts it depends on. Its
+    /// `$<id>` references are resolved with what the earlier parts
+    /// answered, or it cannot be built: why.
     fn part_request(
         &self,
         step: usize,
+        target: Target,
+        mut headers: HeaderMap,
         earlier: &Earlier<'_, Called>,
     ) -> Result<Request<RequestBody<ReqBody>>, String> {
         let part = &self.parts[step];
@@ -278,29 +286,28 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
                 .created(location, rest)
                 .map_err(|why| format!("'${id}' cannot be resolved: {why}."))
         };
-        let uri = match &part.target {
-            Target::Path(uri) => uri.clone(),
-            Target::Created { part: index, rest } => below(*index, rest)?,
+        let uri = match target {
+            Target::Path(uri) => uri,
+            Target::Created { part: index, rest } => below(index, &rest)?,
             Target::Valued {
                 below: under,
                 url,
                 values,
             } => {
-                let filled = reference::fill(url, values, |index| {
+                let filled = reference::fill(&url, &values, |index| {
                     let answered = answer(index).map(|answer| (&answer.headers, &answer.body));
                     (self.parts[index].id.as_str(), answered)
                 })?;
                 match under {
-                    Some(index) => below(*index, &filled)?,
+                    Some(index) => below(index, &filled)?,
                     None => self.root.path(&filled)?,
                 }
             }
-            Target::Refused(why) => return Err(why.clone()),
+            Target::Refused(why) => return Err(why),
         };
         let mut request = Request::new(RequestBody::whole(part.body.clone()));
         *request.method_mut() = part.method.clone();
         *request.uri_mut() = uri;
-        let mut headers = part.headers.clone();
         for (header, index) in &part.etags {
             headers.insert(header.clone(), answered(*index, ETAG)?.clone());
         }
@@ -327,7 +334,7 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
 /// each ended, in request order.
 async fn run<S, ReqBody, ResBody>(
     inner: S,
-    parts: &[Part],
+    parts: &mut [Part],
     outer: &Head,
     root: &Root,
     config: &Config,
@@ -354,7 +361,7 @@ where
         timeout: config.part_timeout,
         body: PhantomData,
     };
-    let mut schedule = Schedule::new(parts.len(), config.concurrency);
+    let mut schedule = Schedule::new(steps.parts.len(), config.concurrency);
     poll_fn(|cx| loop {
         if schedule.is_settled() {
             return Poll::Ready(());
@@ -536,7 +543,7 @@ fn record(parts: &[Part], answers: &[Answer]) -> Dependencies {
     for (part, answer) in parts.iter().zip(answers) {
         let outcome = match answer.root {
             Some(root) => Outcome::Skipped {
-                because: parts[root].id.clone().into(),
+                because: parts[root].id.clone(),
             },
             None if answer.status.is_success() => Outcome::Succeeded,
             None => Outcome::Failed(Failure::rejected(answer.status)),
