@@ -67,6 +67,34 @@ impl std::fmt::Display for Spelled<'_> {
     }
 }
 
+impl<'a> Spelled<'a> {
+    /// The spelling as text, written into `buffer` when it must be made (a
+    /// name of at most 64 bytes, as header names are): `None` for a longer
+    /// one, which is written as it goes instead.
+    pub(super) fn text<'b>(&self, buffer: &'b mut [u8; 64]) -> Option<&'b str>
+    where
+        'a: 'b,
+    {
+        let name = match *self {
+            Self::As(spelled) => return Some(spelled),
+            Self::Capitalised(name) => name,
+        };
+        let written = buffer.get_mut(..name.len())?;
+        // A header name is ASCII, so each word's first character is its
+        // first byte.
+        let mut first = true;
+        for (to, &byte) in written.iter_mut().zip(name.as_bytes()) {
+            *to = if first {
+                byte.to_ascii_uppercase()
+            } else {
+                byte
+            };
+            first = byte == b'-';
+        }
+        std::str::from_utf8(written).ok()
+    }
+}
+
 impl Dialect {
     /// `name` as this dialect spells it in a part's `headers`.
     pub(super) fn spelled(self, name: &HeaderName) -> Spelled<'_> {
@@ -110,6 +138,26 @@ mod tests {
             assert_eq!(Dialect::Graph.spelled(&name).to_string(), graph);
             assert_eq!(Dialect::OData.spelled(&name).to_string(), name.as_str());
         }
+    }
+
+    #[test]
+    fn a_spelling_made_in_a_buffer_is_the_one_written() {
+        let mut buffer = [0; 64];
+        for name in [
+            "content-type",
+            "x--request-id-",
+            "etag",
+            "a",
+            "x-ms-request-id",
+        ] {
+            let name = HeaderName::from_static(name);
+            for dialect in [Dialect::Graph, Dialect::OData] {
+                let spelled = dialect.spelled(&name);
+                assert_eq!(spelled.text(&mut buffer), Some(&*spelled.to_string()));
+            }
+        }
+        let long = HeaderName::from_bytes("x".repeat(65).as_bytes()).unwrap();
+        assert_eq!(Dialect::Graph.spelled(&long).text(&mut buffer), None);
     }
 
     #[test]

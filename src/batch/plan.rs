@@ -129,7 +129,9 @@ const CAREFULLY: &str = "the batch is read part by part";
 
 impl<'de> OnePass<'de> {
     fn read(body: &'de [u8], max_parts: usize) -> Option<Self> {
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        // Checked as UTF-8 once, rather than string by string.
+        let text = std::str::from_utf8(body).ok()?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let parts = deserializer
             .deserialize_map(OnePassVisitor { max_parts })
             .ok()?;
@@ -924,5 +926,125 @@ mod tests {
         assert!(refused(json!({"requests": many}))
             .to_string()
             .contains("at most 20"));
+    }
+
+    /// `plan` as it was before parts were read borrowed: the batch as
+    /// `Wire`, then each part on its own as `Value`s.
+    fn planned_as_values(body: &[u8]) -> Result<Vec<Part>, Invalid> {
+        let rules = limits();
+        let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
+            Invalid::batch(format!(
+                "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
+                describe(&error),
+                error.line(),
+                error.column()
+            ))
+        })?;
+        if wire.requests.is_empty() {
+            return Err(Invalid::batch("The batch has no requests."));
+        }
+        if wire.requests.len() > rules.max_parts {
+            return Err(Invalid::batch(format!(
+                "The batch has {} requests; at most {} are allowed.",
+                wire.requests.len(),
+                rules.max_parts
+            )));
+        }
+        let ids = Ids {
+            raw: Raw::Parts(&wire.requests),
+            read: OnceCell::new(),
+        };
+        let mut parts = Vec::new();
+        for raw in &wire.requests {
+            let values: Values = serde_json::from_str(raw.get()).map_err(|error| {
+                Invalid::batch(format!(
+                    "Request {} is not a valid request object: {}.",
+                    parts.len() + 1,
+                    describe(&error)
+                ))
+            })?;
+            let part = read_part(Members::of(&values), &parts, &ids, &rules)?;
+            parts.push(part);
+        }
+        Ok(parts)
+    }
+
+    #[test]
+    fn parts_read_borrowed_and_in_one_pass_are_read_as_values_would_be() {
+        let part = |rest: &str| {
+            format!(
+                r#"{{"requests": [{{"id": "1", "method": "GET", "url": "/a"}}, {{"id": "2", "method": "POST", "url": "/b", "dependsOn": ["1"]{rest}}}]}}"#
+            )
+        };
+        let raw = "$serde_json::private::RawValue";
+        let mut bodies: Vec<String> = [
+            r#", "headers": {"b": "1", "A": "2", "a": "3", "a": "4", "content-type": "text/plain"}, "body": "hi""#.to_owned(),
+            r#", "headers": {"z": 1, "a b": "x"}"#.to_owned(),
+            r#", "headers": {"z": "\u00e9\u0100", "If-Match": "$1"}"#.to_owned(),
+            r#", "headers": {"if-none-match": " $9 "}"#.to_owned(),
+            r#", "\u0069f": "$1/ok", "h\u0065aders": {"x-\u0061": "\"q\""}"#.to_owned(),
+            r#", "x@a": 1e400"#.to_owned(),
+            r#", "x@a": [1, {"b": 1e400}]"#.to_owned(),
+            r#", "x@a": "\ud800""#.to_owned(),
+            r#", "unknown": {"\udc00": 1}"#.to_owned(),
+            r#", "headers": {"content-type": "application/json"}, "body": {"b": [1, 2.50, -0], "a": {"d": null, "c": "\u0041"}, "b": 3}"#.to_owned(),
+            r#", "headers": {"content-type": "application/octet-stream"}, "body": "aGk=", "body": "aGk""#.to_owned(),
+            r#", "dependsOn": ["1"], "depends_on": []"#.to_owned(),
+            r#", "atomicityGroup": {"a": [true]}, "whatever": 1"#.to_owned(),
+            r#", "id": 7"#.to_owned(),
+            r#", "method": ["GET"]"#.to_owned(),
+            format!(r#", "x@a": {{"{raw}": "[1, 2]"}}"#),
+            format!(r#", "x@a": {{"{raw}": 1}}"#),
+            format!(r#", "x@a": [{{"{raw}": "1", "b": 2}}]"#),
+            format!(r#", "headers": {{"{raw}": "{{\"accept\": \"a\"}}"}}"#),
+            format!(r#", "headers": {{"accept": "a", "{raw}": "b"}}"#),
+            format!(r#", "url": {{"{raw}": "\"/c\""}}"#),
+            format!(r#", "if": {{"{raw}": "\"x\""}}"#),
+        ]
+        .iter()
+        .map(|rest| part(rest))
+        .collect();
+        bodies.push(part("").replace(
+            r#""dependsOn": ["1"]"#,
+            &format!(r#""dependsOn": {{"{raw}": "[\"1\"]"}}"#),
+        ));
+        for levels in [1, 120, 124, 125, 126, 127, 200] {
+            let nested = format!(r#", "x@a": {}1{}"#, "[".repeat(levels), "]".repeat(levels));
+            bodies.push(part(&nested));
+        }
+        bodies.extend(
+            [
+                r#"{"other": {"requests": 1}, "requests": [{"id": "1", "method": "GET", "url": "/a"}], "more": [1e400]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}], "requests": []}"#,
+                r#"{"requ\u0065sts": [{"id": "1", "method": "GET", "url": "/a"}]}"#,
+                r#"[[{"id": "1", "method": "GET", "url": "/a"}]]"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}]} x"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, 5]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a", "id": "2"}]}"#,
+                r#"{"requests": []}"#,
+                r#"{}"#,
+            ]
+            .map(str::to_owned),
+        );
+        let many = (0..21)
+            .map(|i| format!(r#"{{"id": "{i}", "method": "GET", "url": "/a"}}"#))
+            .collect::<Vec<_>>()
+            .join(", ");
+        bodies.push(format!(r#"{{"requests": [{many}]}}"#));
+        let mut not_utf8 = part(r#", "x@a": "é""#).into_bytes();
+        let at = not_utf8.len() - 5;
+        not_utf8[at] = 0xff;
+        let mut bodies: Vec<Vec<u8>> = bodies.into_iter().map(String::into_bytes).collect();
+        bodies.push(not_utf8);
+        for body in &bodies {
+            let text = String::from_utf8_lossy(body);
+            let expected = format!("{:?}", planned_as_values(body));
+            assert_eq!(format!("{:?}", plan(body, &limits())), expected, "{text}");
+            assert_eq!(
+                format!("{:?}", carefully(body, &limits())),
+                expected,
+                "{text}"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! part, in request order.
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::encoding::{answer_body, HeaderText};
@@ -79,18 +79,29 @@ impl Serialize for Headers<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let Self(headers, dialect) = self;
         let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
+        let mut buffer = [0; 64];
         for name in headers.keys() {
-            map.serialize_entry(
-                &Written(dialect.spelled(name)),
-                &Written(Joined(headers.get_all(name))),
-            )?;
+            // Most names are spelled in the buffer, and most headers have
+            // one value of visible ASCII, which is its own text: both are
+            // written as strings, without a formatter in between.
+            let spelled = dialect.spelled(name);
+            match spelled.text(&mut buffer) {
+                Some(text) => map.serialize_key(text)?,
+                None => map.serialize_key(&Written(spelled))?,
+            }
+            let values = headers.get_all(name);
+            let mut each = values.iter();
+            match (each.next().map(HeaderValue::to_str), each.next()) {
+                (Some(Ok(text)), None) => map.serialize_value(text)?,
+                _ => map.serialize_value(&Written(Joined(values)))?,
+            }
         }
         map.end()
     }
 }
 
 /// A header's values joined with `, `, each as [`HeaderText`].
-struct Joined<'a>(http::header::GetAll<'a, http::HeaderValue>);
+struct Joined<'a>(http::header::GetAll<'a, HeaderValue>);
 
 impl std::fmt::Display for Joined<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,5 +121,57 @@ struct Written<T>(T);
 impl<T: std::fmt::Display> Serialize for Written<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A part's headers written through the formatter, as they all were
+    /// before the common ones were written as strings.
+    struct Formatted<'a>(&'a HeaderMap, Dialect);
+
+    impl Serialize for Formatted<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let Self(headers, dialect) = self;
+            let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
+            for name in headers.keys() {
+                map.serialize_entry(
+                    &Written(dialect.spelled(name)),
+                    &Written(Joined(headers.get_all(name))),
+                )?;
+            }
+            map.end()
+        }
+    }
+
+    #[test]
+    fn headers_written_as_strings_read_as_the_formatted_ones() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", &b"application/json"[..]),
+            ("etag", b"\"v1\""),
+            ("x-raw", b"caf\xe9"),
+            ("x-tab", b"a\tb"),
+            ("set-cookie", b"a=1"),
+            ("set-cookie", b"b=2"),
+        ] {
+            headers.append(
+                http::HeaderName::from_static(name),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        let long = "x".repeat(70);
+        headers.insert(
+            http::HeaderName::from_bytes(long.as_bytes()).unwrap(),
+            HeaderValue::from_static("long"),
+        );
+        for dialect in [Dialect::Graph, Dialect::OData] {
+            assert_eq!(
+                serde_json::to_string(&Headers(&headers, dialect)).unwrap(),
+                serde_json::to_string(&Formatted(&headers, dialect)).unwrap()
+            );
+        }
     }
 }

@@ -312,10 +312,14 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
             headers.insert(header.clone(), answered(*index, ETAG)?.clone());
         }
         for name in self.copy_headers {
-            if headers.contains_key(name) {
+            // Looked up in the outer request first: most copied headers are
+            // not sent at all.
+            let values = self.outer.headers.get_all(name);
+            let mut each = values.iter().peekable();
+            if each.peek().is_none() || headers.contains_key(name) {
                 continue;
             }
-            for value in self.outer.headers.get_all(name) {
+            for value in each {
                 headers.append(name.clone(), value.clone());
             }
         }

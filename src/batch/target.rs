@@ -265,7 +265,16 @@ fn percent_decoded(text: &str) -> Option<Cow<'_, str>> {
 
 /// Refuses `.` and `..` segments, written plainly or percent-encoded.
 fn check_segments(path: &str) -> Result<(), String> {
-    let path = path.split(['?', '#']).next().unwrap_or("");
+    let end = path
+        .bytes()
+        .position(|byte| byte == b'?' || byte == b'#')
+        .unwrap_or(path.len());
+    let path = &path[..end];
+    // A dot segment holds a dot, as it is or percent-encoded: most paths
+    // have neither, and are not split.
+    if !path.bytes().any(|byte| byte == b'.' || byte == b'%') {
+        return Ok(());
+    }
     if path.split('/').any(is_dot_segment) {
         return Err("The url must not contain '.' or '..' segments.".to_owned());
     }
