@@ -114,44 +114,46 @@ struct Wire<'a> {
     requests: Vec<&'a RawValue>,
 }
 
-/// The batch read in one pass, each part's members borrowed from the body
-/// as they come, at most `max_parts` of them: what a batch in good order
-/// costs. Anything else in it (a part too deep to be read inside the
-/// batch, one that is not an object, too many parts, no `requests`) stops
-/// the pass, and the batch is read the careful way, [`Wire`] and then each
-/// part on its own, which says what is wrong. A batch this pass reads, the
-/// careful way reads alike: each part has more room to nest on its own,
-/// and is read by the same [`Members`].
-struct OnePass<'a>(Vec<Members<'a>>);
+/// The batch read in one pass: each part's members borrowed from the body
+/// as they come, and the part read from them there and then, at most
+/// `max_parts` of them. What a batch in good order costs. Anything else in
+/// it (a part too deep to be read inside the batch, one that is not an
+/// object, too many parts, none, no `requests`) stops the pass, and the
+/// batch is read the careful way, [`Wire`] and then each part on its own,
+/// which says what is wrong. A batch this pass reads, the careful way reads
+/// alike: each part has more room to nest on its own, and is read by the
+/// same [`Members`] and [`read_part`]. A part refused stops the reading of
+/// parts but not the pass: should a later part not be read, the careful
+/// way speaks of that first, as it reads the whole batch before any part.
+struct OnePass<'r> {
+    rules: &'r Rules,
+    ids: &'r Ids<'r>,
+}
 
 /// Why a batch is read the careful way (never shown: that way says why).
 const CAREFULLY: &str = "the batch is read part by part";
 
-impl<'de> OnePass<'de> {
-    fn read(body: &'de [u8], max_parts: usize) -> Option<Self> {
+impl OnePass<'_> {
+    /// The parts of `body`, or why it is refused; `None` when it is to be
+    /// read the careful way.
+    fn read(self, body: &[u8]) -> Option<Result<Vec<Part>, Invalid>> {
         // Checked as UTF-8 once, rather than string by string.
         let text = std::str::from_utf8(body).ok()?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let parts = deserializer
-            .deserialize_map(OnePassVisitor { max_parts })
-            .ok()?;
+        let planned = deserializer.deserialize_map(self).ok()?;
         deserializer.end().ok()?;
-        Some(parts)
+        Some(planned)
     }
 }
 
-struct OnePassVisitor {
-    max_parts: usize,
-}
-
-impl<'de> Visitor<'de> for OnePassVisitor {
-    type Value = OnePass<'de>;
+impl<'de> Visitor<'de> for OnePass<'_> {
+    type Value = Result<Vec<Part>, Invalid>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a batch")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OnePass<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut requests = None;
         while let Some(Name(name)) = map.next_key()? {
             if name != "requests" {
@@ -161,43 +163,52 @@ impl<'de> Visitor<'de> for OnePassVisitor {
             if requests.is_some() {
                 return Err(de::Error::custom(CAREFULLY));
             }
-            requests = Some(map.next_value_seed(PartsSeed {
-                max_parts: self.max_parts,
-            })?);
+            requests = Some(map.next_value_seed(Requests(&self))?);
         }
         requests.ok_or_else(|| de::Error::custom(CAREFULLY))
     }
 }
 
 /// The `requests` array of [`OnePass`].
-struct PartsSeed {
-    max_parts: usize,
-}
+struct Requests<'p, 'r>(&'p OnePass<'r>);
 
-impl<'de> DeserializeSeed<'de> for PartsSeed {
-    type Value = OnePass<'de>;
+impl<'de> DeserializeSeed<'de> for Requests<'_, '_> {
+    type Value = Result<Vec<Part>, Invalid>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for PartsSeed {
-    type Value = OnePass<'de>;
+impl<'de> Visitor<'de> for Requests<'_, '_> {
+    type Value = Result<Vec<Part>, Invalid>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("the requests of a batch")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OnePass<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let Self(pass) = self;
         let mut parts = Vec::new();
-        while let Some(part) = seq.next_element::<Members<'de>>()? {
-            if parts.len() == self.max_parts {
+        let mut count = 0;
+        let mut refused = None;
+        while let Some(members) = seq.next_element::<Members<'de>>()? {
+            if count == pass.rules.max_parts {
                 return Err(de::Error::custom(CAREFULLY));
             }
-            parts.push(part);
+            count += 1;
+            if refused.is_some() {
+                continue;
+            }
+            match read_part(members, &parts, pass.ids, pass.rules) {
+                Ok(part) => parts.push(part),
+                Err(invalid) => refused = Some(invalid),
+            }
         }
-        Ok(OnePass(parts))
+        if count == 0 {
+            return Err(de::Error::custom(CAREFULLY));
+        }
+        Ok(refused.map_or(Ok(parts), Err))
     }
 }
 
@@ -223,21 +234,12 @@ pub(crate) struct Part {
 /// Reads and validates a batch body: in one pass when it is in good order,
 /// else the careful way.
 pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
-    if let Some(OnePass(read)) = OnePass::read(body, rules.max_parts) {
-        if !read.is_empty() {
-            let ids = Ids {
-                raw: Raw::Body(body),
-                read: OnceCell::new(),
-            };
-            let mut parts: Vec<Part> = Vec::with_capacity(read.len());
-            for members in read {
-                let part = read_part(members, &parts, &ids, rules)?;
-                parts.push(part);
-            }
-            return Ok(parts);
-        }
-    }
-    carefully(body, rules)
+    let ids = Ids {
+        raw: Raw::Body(body),
+        read: OnceCell::new(),
+    };
+    let pass = OnePass { rules, ids: &ids };
+    pass.read(body).unwrap_or_else(|| carefully(body, rules))
 }
 
 /// Reads and validates a batch body the careful way: the batch, then each
@@ -1023,6 +1025,10 @@ mod tests {
                 r#"{"requests": [{"id": "1", "method": "GET", "url": "/a", "id": "2"}]}"#,
                 r#"{"requests": []}"#,
                 r#"{}"#,
+                r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, {"id": "2", "x@a": 1e400}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, 5]}"#,
+                r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, {"id": "1"}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "$3/x"}, {"id": "3", "method": "GET", "url": "/a"}]}"#,
             ]
             .map(str::to_owned),
         );
@@ -1031,6 +1037,9 @@ mod tests {
             .collect::<Vec<_>>()
             .join(", ");
         bodies.push(format!(r#"{{"requests": [{many}]}}"#));
+        bodies.push(format!(
+            r#"{{"requests": [{{"id": "x", "method": "GE T", "url": "/a"}}, {many}]}}"#
+        ));
         let mut not_utf8 = part(r#", "x@a": "é""#).into_bytes();
         let at = not_utf8.len() - 5;
         not_utf8[at] = 0xff;

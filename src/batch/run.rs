@@ -2,10 +2,11 @@
 //! schedule (each a real request to the inner service, never one whose
 //! dependency failed), and answer for every part.
 
-use std::future::{poll_fn, ready};
+use std::future::{poll_fn, ready, Future};
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +14,8 @@ use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
+use pin_project_lite::pin_project;
+use tokio::time::Timeout;
 use tower_service::Service;
 
 use super::config::Config;
@@ -230,11 +233,9 @@ where
             Err(why) => return Box::pin(ready(Err(Unanswered::Unresolved(why)))),
         };
         let call = call(self.inner.clone(), request, self.answer_limit);
-        let timeout = self.timeout;
-        Box::pin(async move {
-            tokio::time::timeout(timeout, call)
-                .await
-                .unwrap_or(Err(Unanswered::TimedOut(timeout)))
+        Box::pin(Bounded {
+            call: tokio::time::timeout(self.timeout, call),
+            bound: self.timeout,
         })
     }
 
@@ -331,6 +332,29 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         }
         request.extensions_mut().insert(record);
         Ok(request)
+    }
+}
+
+pin_project! {
+    /// A part's call within its bound, which runs from the part's start:
+    /// its answer, or `TimedOut` once the bound has passed. Boxed as it is,
+    /// without a future around it that would hold the call a second time.
+    struct Bounded<F> {
+        #[pin]
+        call: Timeout<F>,
+        bound: Duration,
+    }
+}
+
+impl<F: Future<Output = Called>> Future for Bounded<F> {
+    type Output = Called;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Called> {
+        let this = self.project();
+        let bound = *this.bound;
+        this.call
+            .poll(cx)
+            .map(|called| called.unwrap_or(Err(Unanswered::TimedOut(bound))))
     }
 }
 
