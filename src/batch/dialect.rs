@@ -108,6 +108,10 @@ impl Dialect {
                 "www-authenticate" => Spelled::As("WWW-Authenticate"),
                 "odata-version" => Spelled::As("OData-Version"),
                 "odata-entityid" => Spelled::As("OData-EntityId"),
+                // The names most answers have, spelled once here.
+                "content-type" => Spelled::As("Content-Type"),
+                "content-length" => Spelled::As("Content-Length"),
+                "location" => Spelled::As("Location"),
                 other => Spelled::Capitalised(other),
             },
         }

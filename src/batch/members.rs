@@ -65,11 +65,27 @@ pub(super) enum Text<'a> {
 
 /// The `headers` member: its names and values in the order of a
 /// `Value`'s object (by name, a name given twice holding its last value),
-/// or something else than an object.
+/// or something else than an object. An object of one header, as most
+/// are, is kept without a list.
 #[derive(Debug)]
 pub(super) enum Headers<'a> {
-    Object(Vec<(Cow<'a, str>, Text<'a>)>),
+    One(Header<'a>),
+    Object(Vec<Header<'a>>),
     Other,
+}
+
+/// A header's name and value, as given.
+pub(super) type Header<'a> = (Cow<'a, str>, Text<'a>);
+
+impl<'a> Headers<'a> {
+    /// The headers of an object; `None` for something else.
+    pub(super) fn of_object(&self) -> Option<&[Header<'a>]> {
+        match self {
+            Self::One(header) => Some(std::slice::from_ref(header)),
+            Self::Object(headers) => Some(headers),
+            Self::Other => None,
+        }
+    }
 }
 
 /// The `dependsOn` member: its items, or something else than an array.
@@ -485,11 +501,18 @@ impl<'de> Deserialize<'de> for Headers<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers<'de>, A::Error> {
-                let mut headers: Vec<(Cow<'de, str>, Text<'de>)> = Vec::new();
+                let Some(Name(name)) = map.next_key()? else {
+                    return Ok(Headers::Object(Vec::new()));
+                };
+                not_raw(&name)?;
+                let first = (name, map.next_value()?);
+                let Some(Name(name)) = map.next_key()? else {
+                    return Ok(Headers::One(first));
+                };
+                let mut headers = Vec::with_capacity(4);
+                headers.push(first);
+                headers.push((name, map.next_value()?));
                 while let Some(Name(name)) = map.next_key()? {
-                    if headers.is_empty() {
-                        not_raw(&name)?;
-                    }
                     let value = map.next_value()?;
                     headers.push((name, value));
                 }
@@ -503,7 +526,7 @@ impl<'de> Deserialize<'de> for Headers<'de> {
 /// Headers in the order of a `Value`'s object: by name, a name given twice
 /// once, with its last value. Headers written in that order already (as
 /// they mostly are: one of each) are left as they are.
-fn by_name<'a>(mut headers: Vec<(Cow<'a, str>, Text<'a>)>) -> Vec<(Cow<'a, str>, Text<'a>)> {
+fn by_name(mut headers: Vec<Header<'_>>) -> Vec<Header<'_>> {
     if headers.windows(2).all(|pair| pair[0].0 < pair[1].0) {
         return headers;
     }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::encoding::{header_value, request_body};
-use super::members::{read_as_values, Fault, Headers, List, Members, Name, Text, Values};
+use super::members::{read_as_values, Fault, Header, Headers, List, Members, Name, Text, Values};
 use super::reference::Refer;
 use super::target::{Root, Target};
 
@@ -439,11 +439,11 @@ fn read_part(
             ))
         }
     };
-    let (headers, etags) = match &members.headers {
+    let (headers, etags) = match members.headers.as_ref().map(Headers::of_object) {
         None => (HeaderMap::new(), Vec::new()),
-        Some(Headers::Object(headers)) => read_headers(headers, |name: &str| reference.refer(name))
+        Some(Some(headers)) => read_headers(headers, |name: &str| reference.refer(name))
             .map_err(|why| Invalid::part(&id, "headers", why))?,
-        Some(Headers::Other) => {
+        Some(None) => {
             return Err(Invalid::part(
                 &id,
                 "headers",
@@ -603,7 +603,7 @@ impl Refer for Names<'_> {
 /// is kept apart, to be replaced by that part's `ETag` (and refused when it
 /// names no earlier part).
 fn read_headers(
-    headers: &[(Cow<'_, str>, Text<'_>)],
+    headers: &[Header<'_>],
     reference: impl Fn(&str) -> Result<Option<usize>, String>,
 ) -> Result<(HeaderMap, Vec<(HeaderName, usize)>), String> {
     let mut map = HeaderMap::with_capacity(headers.len());
@@ -982,6 +982,9 @@ mod tests {
         let mut bodies: Vec<String> = [
             r#", "headers": {"b": "1", "A": "2", "a": "3", "a": "4", "content-type": "text/plain"}, "body": "hi""#.to_owned(),
             r#", "headers": {"z": 1, "a b": "x"}"#.to_owned(),
+            r#", "headers": {}, "headers": {"accept": "a"}"#.to_owned(),
+            r#", "headers": {"accept": 1}"#.to_owned(),
+            r#", "headers": {"b": "1", "a": "2"}"#.to_owned(),
             r#", "headers": {"z": "\u00e9\u0100", "If-Match": "$1"}"#.to_owned(),
             r#", "headers": {"if-none-match": " $9 "}"#.to_owned(),
             r#", "\u0069f": "$1/ok", "h\u0065aders": {"x-\u0061": "\"q\""}"#.to_owned(),

@@ -80,7 +80,10 @@ impl Serialize for Headers<'_> {
         let Self(headers, dialect) = self;
         let mut map = serializer.serialize_map(Some(headers.keys_len()))?;
         let mut buffer = [0; 64];
-        for name in headers.keys() {
+        // A name's values come one after another, each with the name: it
+        // is looked up again only when it has more than one.
+        let mut each = headers.iter().peekable();
+        while let Some((name, value)) = each.next() {
             // Most names are spelled in the buffer, and most headers have
             // one value of visible ASCII, which is its own text: both are
             // written as strings, without a formatter in between.
@@ -89,12 +92,12 @@ impl Serialize for Headers<'_> {
                 Some(text) => map.serialize_key(text)?,
                 None => map.serialize_key(&Written(spelled))?,
             }
-            let values = headers.get_all(name);
-            let mut each = values.iter();
-            match (each.next().map(HeaderValue::to_str), each.next()) {
-                (Some(Ok(text)), None) => map.serialize_value(text)?,
-                _ => map.serialize_value(&Written(Joined(values)))?,
+            let alone = each.peek().is_none_or(|(next, _)| *next != name);
+            match value.to_str() {
+                Ok(text) if alone => map.serialize_value(text)?,
+                _ => map.serialize_value(&Written(Joined(headers.get_all(name))))?,
             }
+            while each.next_if(|(next, _)| *next == name).is_some() {}
         }
         map.end()
     }
