@@ -196,7 +196,9 @@ struct PartSteps<'a, S, ReqBody> {
     parts: &'a mut [Part],
     outer: &'a Head,
     root: &'a Root,
-    copy_headers: &'a [HeaderName],
+    /// The headers to copy that the outer request has: looked up once for
+    /// the batch, not once for each part.
+    copy_headers: Vec<&'a HeaderName>,
     answer_limit: usize,
     timeout: Duration,
     body: PhantomData<fn() -> ReqBody>,
@@ -312,15 +314,11 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         for (header, index) in &part.etags {
             headers.insert(header.clone(), answered(*index, ETAG)?.clone());
         }
-        for name in self.copy_headers {
-            // Looked up in the outer request first: most copied headers are
-            // not sent at all.
-            let values = self.outer.headers.get_all(name);
-            let mut each = values.iter().peekable();
-            if each.peek().is_none() || headers.contains_key(name) {
+        for &name in &self.copy_headers {
+            if headers.contains_key(name) {
                 continue;
             }
-            for value in each {
+            for value in self.outer.headers.get_all(name) {
                 headers.append(name.clone(), value.clone());
             }
         }
@@ -384,7 +382,11 @@ where
         parts,
         outer,
         root,
-        copy_headers: &config.copy_headers,
+        copy_headers: config
+            .copy_headers
+            .iter()
+            .filter(|name| outer.headers.contains_key(*name))
+            .collect(),
         answer_limit: config.part_body_limit,
         timeout: config.part_timeout,
         body: PhantomData,
