@@ -89,10 +89,23 @@ impl<'a> Headers<'a> {
 }
 
 /// The `dependsOn` member: its items, or something else than an array.
+/// An array of one item, as a chain's are, is kept without a list.
 #[derive(Debug)]
 pub(super) enum List<'a> {
+    One(Text<'a>),
     Array(Vec<Text<'a>>),
     Other,
+}
+
+impl<'a> List<'a> {
+    /// The items of an array; `None` for something else.
+    pub(super) fn of_array(&self) -> Option<&[Text<'a>]> {
+        match self {
+            Self::One(item) => Some(std::slice::from_ref(item)),
+            Self::Array(items) => Some(items),
+            Self::Other => None,
+        }
+    }
 }
 
 /// What is wrong with a member, whatever its value.
@@ -559,7 +572,15 @@ impl<'de> Deserialize<'de> for List<'de> {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<'de>, A::Error> {
-                let mut items = Vec::new();
+                let Some(first) = seq.next_element()? else {
+                    return Ok(List::Array(Vec::new()));
+                };
+                let Some(second) = seq.next_element()? else {
+                    return Ok(List::One(first));
+                };
+                let mut items = Vec::with_capacity(4);
+                items.push(first);
+                items.push(second);
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }

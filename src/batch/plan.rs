@@ -500,10 +500,10 @@ fn read_depends_on(
     id: &str,
     earlier: &[Part],
 ) -> Result<Vec<usize>, Invalid> {
-    let ids = match value {
+    let ids = match value.map(List::of_array) {
         None => return Ok(Vec::new()),
-        Some(List::Array(ids)) => ids,
-        Some(List::Other) => {
+        Some(Some(ids)) => ids,
+        Some(None) => {
             return Err(Invalid::part(
                 id,
                 "dependsOn",
@@ -1030,6 +1030,13 @@ mod tests {
                 r#"{}"#,
                 r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, {"id": "2", "x@a": 1e400}]}"#,
                 r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, 5]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b"}, {"id": "3", "method": "GET", "url": "/c", "dependsOn": ["1", "2"]}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b"}, {"id": "3", "method": "GET", "url": "/c", "dependsOn": ["2", "1", "9"]}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b", "dependsOn": ["1", 2]}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b", "dependsOn": [{"a": 1}]}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b", "dependsOn": ["9"]}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b", "dependsOn": []}]}"#,
+                r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "/b", "dependsOn": "1"}]}"#,
                 r#"{"requests": [{"id": "1", "method": "GE T", "url": "/a"}, {"id": "1"}]}"#,
                 r#"{"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "2", "method": "GET", "url": "$3/x"}, {"id": "3", "method": "GET", "url": "/a"}]}"#,
             ]
