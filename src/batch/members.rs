@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -543,6 +544,9 @@ fn by_name(mut headers: Vec<Header<'_>>) -> Vec<Header<'_>> {
     if headers.windows(2).all(|pair| pair[0].0 < pair[1].0) {
         return headers;
     }
+    if objects_keep_order() {
+        return in_written_order(headers);
+    }
     // Stable: of the headers of one name, the last written stays last.
     headers.sort_by(|a, b| a.0.cmp(&b.0));
     headers.dedup_by(|later, kept| {
@@ -553,6 +557,36 @@ fn by_name(mut headers: Vec<Header<'_>>) -> Vec<Header<'_>> {
         same
     });
     headers
+}
+
+/// Whether serde_json's objects keep their members in the order written
+/// (its `preserve_order` feature, which any crate of a build may turn on)
+/// rather than by name: asked of serde_json once.
+fn objects_keep_order() -> bool {
+    static KEEP: OnceLock<bool> = OnceLock::new();
+    *KEEP.get_or_init(|| {
+        let mut object = serde_json::Map::new();
+        object.insert("b".to_owned(), Value::Null);
+        object.insert("a".to_owned(), Value::Null);
+        object.keys().next().is_some_and(|first| first == "b")
+    })
+}
+
+/// Headers in the order of a `Value`'s object that keeps the order
+/// written: each name where it was first given, with its last value.
+fn in_written_order(headers: Vec<Header<'_>>) -> Vec<Header<'_>> {
+    // The headers' places, by name; of one name, in the order written.
+    let mut places: Vec<usize> = (0..headers.len()).collect();
+    places.sort_by(|&a, &b| headers[a].0.cmp(&headers[b].0));
+    let mut kept: Vec<(usize, usize)> = places
+        .chunk_by(|&a, &b| headers[a].0 == headers[b].0)
+        .filter_map(|same| Some((*same.first()?, *same.last()?)))
+        .collect();
+    kept.sort_unstable();
+    let mut headers: Vec<Option<Header<'_>>> = headers.into_iter().map(Some).collect();
+    kept.into_iter()
+        .filter_map(|(_, last)| headers.get_mut(last).and_then(Option::take))
+        .collect()
 }
 
 impl<'de> Deserialize<'de> for List<'de> {
@@ -592,5 +626,52 @@ impl<'de> Deserialize<'de> for List<'de> {
             }
         }
         deserializer.deserialize_any(Read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(text: &str) -> Text<'_> {
+        Text::Text(Cow::Borrowed(text))
+    }
+
+    fn written<'a>(headers: &'a [Header<'a>]) -> Vec<(&'a str, &'a str)> {
+        headers
+            .iter()
+            .map(|(name, value)| match value {
+                Text::Text(value) => (&**name, &**value),
+                Text::Other => (&**name, "(other)"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_are_ordered_as_either_kind_of_object_orders_them() {
+        let given = || {
+            vec![
+                (Cow::Borrowed("b"), text("1")),
+                (Cow::Borrowed("a"), text("2")),
+                (Cow::Borrowed("b"), text("3")),
+                (Cow::Borrowed("c"), Text::Other),
+                (Cow::Borrowed("a"), text("4")),
+            ]
+        };
+        let in_order = [("b", "3"), ("a", "4"), ("c", "(other)")];
+        assert_eq!(written(&in_written_order(given())), in_order);
+        let sorted = [("a", "4"), ("b", "3"), ("c", "(other)")];
+        let expected = if objects_keep_order() {
+            in_order
+        } else {
+            sorted
+        };
+        assert_eq!(written(&by_name(given())), expected);
+        // What serde_json itself does with the same object.
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"b": "1", "a": "2", "b": "3", "c": 5, "a": "4"}"#).unwrap();
+        let names: Vec<&str> = object.keys().map(String::as_str).collect();
+        let ours: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ours);
     }
 }
