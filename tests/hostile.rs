@@ -208,6 +208,16 @@ async fn a_10_mb_batch_is_refused_413_after_reading_at_most_its_limit() {
     assert_still_serving(addr).await;
 }
 
+/// A batch of one part with `count` headers of distinct names.
+fn many_headers(count: usize) -> Vec<u8> {
+    let headers: serde_json::Map<String, Value> = (0..count)
+        .map(|i| (format!("x-h{i}"), json!("1")))
+        .collect();
+    json!({"requests": [{"id": "a", "method": "GET", "url": "/count", "headers": headers}]})
+        .to_string()
+        .into_bytes()
+}
+
 #[tokio::test]
 async fn hostile_batches_are_refused_400_and_nothing_runs() {
     let addr = start().await;
@@ -250,6 +260,9 @@ async fn hostile_batches_are_refused_400_and_nothing_runs() {
             "method",
         ),
         (b"\xff\xfe not json".to_vec(), None, "JSON"),
+        // More headers than a header map can hold (32,768), in 700 KB.
+        (many_headers(40_000), Some("a"), "at most 100"),
+        (many_headers(101), Some("a"), "at most 100"),
     ];
     for (body, part_id, mentions) in cases {
         let answer = raw(addr, batch_request(&body)).await;

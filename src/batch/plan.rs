@@ -599,6 +599,10 @@ impl Refer for Names<'_> {
     }
 }
 
+/// The most headers a part may have: as many as hyper lets a request have
+/// by default.
+const MAX_HEADERS: usize = 100;
+
 /// A part's headers; the value `$<id>` of `If-Match` or `If-None-Match`
 /// is kept apart, to be replaced by that part's `ETag` (and refused when it
 /// names no earlier part).
@@ -606,6 +610,14 @@ fn read_headers(
     headers: &[Header<'_>],
     reference: impl Fn(&str) -> Result<Option<usize>, String>,
 ) -> Result<(HeaderMap, Vec<(HeaderName, usize)>), String> {
+    // A header map holds at most 32,768 entries and panics past them; a
+    // batch body of its default limit could name far more.
+    if headers.len() > MAX_HEADERS {
+        return Err(format!(
+            "The request has {} headers; at most {MAX_HEADERS} are allowed.",
+            headers.len()
+        ));
+    }
     let mut map = HeaderMap::with_capacity(headers.len());
     let mut etags = Vec::new();
     for (name, value) in headers {
