@@ -131,6 +131,25 @@ pub(super) fn header_value(text: &str) -> Option<HeaderValue> {
     HeaderValue::from_bytes(&bytes).ok()
 }
 
+/// `text` as the bytes of `within` it is a slice of, shared rather than
+/// copied; `None` when it is not a slice of `within` (a string unescaped or
+/// made anew). A part's url and header values, written without escapes,
+/// are slices of the batch body.
+pub(super) fn slice_of(within: &Bytes, text: &str) -> Option<Bytes> {
+    let start = text.as_ptr().addr().checked_sub(within.as_ptr().addr())?;
+    let end = start.checked_add(text.len())?;
+    (end <= within.len()).then(|| within.slice(start..end))
+}
+
+/// A part's header value, as [`header_value`] reads it, shared with
+/// `within` when it is ASCII and a slice of it.
+pub(super) fn header_value_in(within: &Bytes, text: &str) -> Option<HeaderValue> {
+    match slice_of(within, text) {
+        Some(shared) if text.is_ascii() => HeaderValue::from_maybe_shared(shared).ok(),
+        _ => header_value(text),
+    }
+}
+
 /// Whether a `Content-Type` is JSON: `application/json` or any `+json`
 /// structured syntax suffix.
 pub(super) fn is_json(content_type: &HeaderValue) -> bool {
@@ -244,5 +263,34 @@ mod tests {
         assert_eq!(header_value(&text).unwrap(), value);
         assert!(header_value("\u{20ac}").is_none());
         assert!(header_value("a\nb").is_none());
+    }
+
+    #[test]
+    fn values_within_the_body_are_shared_and_read_alike() {
+        let body = Bytes::from_static(
+            b"{\"a\": \"text/plain\", \"b\": \"caf\xc3\xa9\", \"c\": \"a\\nb\"}",
+        );
+        let text = std::str::from_utf8(&body).unwrap();
+        let within = |from: usize, len: usize| &text[from..from + len];
+        let plain = within(7, 10);
+        assert_eq!(plain, "text/plain");
+        assert_eq!(slice_of(&body, plain).unwrap(), plain.as_bytes());
+        let copy = plain.to_owned();
+        assert!(slice_of(&body, &copy).is_none());
+        assert!(slice_of(&body, "").is_none() || slice_of(&body, "").unwrap().is_empty());
+        for value in [
+            plain,
+            within(26, 5),
+            within(40, 4),
+            copy.as_str(),
+            "\u{20ac}",
+            "a\u{7f}",
+        ] {
+            assert_eq!(
+                header_value_in(&body, value),
+                header_value(value),
+                "{value:?}"
+            );
+        }
     }
 }

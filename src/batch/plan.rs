@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::encoding::{header_value, request_body};
+use super::encoding::{header_value_in, request_body};
 use super::members::{read_as_values, Fault, Header, Headers, List, Members, Name, Text, Values};
 use super::reference::Refer;
 use super::target::{Root, Target};
@@ -103,6 +103,9 @@ pub(crate) struct Rules {
     pub(crate) max_parts: usize,
     pub(crate) max_id_len: usize,
     pub(crate) root: Root,
+    /// The batch body: a part's url and header values written without
+    /// escapes are kept as slices of it, not copies.
+    pub(crate) body: Bytes,
 }
 
 /// The batch, each part kept as its raw text: a part is read on its own, so
@@ -429,7 +432,7 @@ fn read_part(
     let target = match &members.url {
         Some(Text::Text(url)) => rules
             .root
-            .read_in(url, reference)
+            .read_in(url, reference, &rules.body)
             .map_err(|why| Invalid::part(&id, "url", why))?,
         _ => {
             return Err(Invalid::part(
@@ -441,8 +444,10 @@ fn read_part(
     };
     let (headers, etags) = match members.headers.as_ref().map(Headers::of_object) {
         None => (HeaderMap::new(), Vec::new()),
-        Some(Some(headers)) => read_headers(headers, |name: &str| reference.refer(name))
-            .map_err(|why| Invalid::part(&id, "headers", why))?,
+        Some(Some(headers)) => {
+            read_headers(headers, &rules.body, |name: &str| reference.refer(name))
+                .map_err(|why| Invalid::part(&id, "headers", why))?
+        }
         Some(None) => {
             return Err(Invalid::part(
                 &id,
@@ -605,9 +610,11 @@ const MAX_HEADERS: usize = 100;
 
 /// A part's headers; the value `$<id>` of `If-Match` or `If-None-Match`
 /// is kept apart, to be replaced by that part's `ETag` (and refused when it
-/// names no earlier part).
+/// names no earlier part). A value that is a slice of the batch body
+/// `within` shares its bytes.
 fn read_headers(
     headers: &[Header<'_>],
+    within: &Bytes,
     reference: impl Fn(&str) -> Result<Option<usize>, String>,
 ) -> Result<(HeaderMap, Vec<(HeaderName, usize)>), String> {
     // A header map holds at most 32,768 entries and panics past them; a
@@ -641,7 +648,7 @@ fn read_headers(
                 continue;
             }
         }
-        let value = header_value(value)
+        let value = header_value_in(within, value)
             .ok_or_else(|| format!("The value of '{header}' is not a valid header value."))?;
         map.append(header, value);
     }
@@ -671,6 +678,7 @@ mod tests {
             max_parts: 20,
             max_id_len: 128,
             root: Root::of(&head, "/$batch"),
+            body: Bytes::new(),
         }
     }
 

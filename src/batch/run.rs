@@ -83,8 +83,9 @@ where
         max_parts: config.max_parts,
         max_id_len: config.max_id_len,
         root: Root::of(&head, &config.path),
+        body,
     };
-    let mut parts = match plan::plan(&body, &rules) {
+    let mut parts = match plan::plan(&rules.body, &rules) {
         Ok(parts) => parts,
         Err(invalid) => return refuse(&config, &invalid, &outer),
     };

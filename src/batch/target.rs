@@ -8,10 +8,12 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use http::request::Parts as Head;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
 
+use super::encoding::slice_of;
 use super::reference::{decoded, scan, Refer, Scanned, ValueRef};
 
 /// Where a part goes.
@@ -70,13 +72,20 @@ impl Root {
         url: &str,
         reference: impl Fn(&str) -> Result<Option<usize>, String>,
     ) -> Result<Target, String> {
-        self.read_in(url, reference)
+        self.read_in(url, reference, &Bytes::new())
     }
 
     /// Reads a part's `url`. `reference` says what `$<name>` is: `Ok(Some)`
     /// an earlier part it depends on, `Ok(None)` no part (so a path segment
     /// of its own, such as OData's `$metadata`), or why it cannot be used.
-    pub(crate) fn read_in(&self, url: &str, reference: impl Refer) -> Result<Target, String> {
+    /// A path written as it is, a slice of the batch body `within`, is kept
+    /// as a slice of it rather than copied.
+    pub(crate) fn read_in(
+        &self,
+        url: &str,
+        reference: impl Refer,
+        within: &Bytes,
+    ) -> Result<Target, String> {
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
         }
@@ -131,7 +140,7 @@ impl Root {
         } else {
             Cow::Owned(format!("{}{url}", self.directory()))
         };
-        let uri = self.path(&path)?;
+        let uri = self.path_in(&path, within)?;
         let text = uri.path_and_query().map_or("", |path| path.as_str());
         Ok(match scan(text, &reference)? {
             Scanned::Plain => Target::Path(uri),
@@ -173,10 +182,18 @@ impl Root {
     /// A path and query, checked: a valid URI path, no `.` or `..` segment,
     /// not the batch endpoint itself.
     pub(crate) fn path(&self, path: &str) -> Result<Uri, String> {
+        self.path_in(path, &Bytes::new())
+    }
+
+    /// [`path`](Self::path), sharing the bytes of `within` when `path` is
+    /// a slice of it (parsed alike: a `str` is parsed from a copy).
+    fn path_in(&self, path: &str, within: &Bytes) -> Result<Uri, String> {
         check_segments(path)?;
-        let uri: Uri = path
-            .parse()
-            .map_err(|_| "The url is not a valid path and query.".to_owned())?;
+        let parsed = match slice_of(within, path) {
+            Some(shared) => Uri::from_maybe_shared(shared),
+            None => path.parse(),
+        };
+        let uri: Uri = parsed.map_err(|_| "The url is not a valid path and query.".to_owned())?;
         if uri.scheme().is_some() || uri.authority().is_some() || !path.starts_with('/') {
             return Err("The url must be a path on this service.".to_owned());
         }
