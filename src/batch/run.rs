@@ -28,7 +28,7 @@ use crate::body::{RequestBody, ResponseBody};
 use crate::collect::{collect, Unread};
 use crate::outcome::{BoxError, Dependencies, Failure, FailureKind, Outcome};
 use crate::policy::{ids_of, send, Incident, RequestParts, TraceId};
-use crate::problem::{to_json, Accept, Serialized};
+use crate::problem::{Accept, Serialized};
 use crate::schedule::{Blocker, Earlier, Ended, Schedule, StepFuture, Steps};
 
 /// What the log event of a refused batch says happened.
@@ -92,11 +92,12 @@ where
     let ended = run(inner, &mut parts, &head, &rules.root, &config).await;
     let answers = answers(&parts, ended, &config, &outer);
     let record = record(&parts, &answers);
-    let body = to_json(&Responses {
+    let body = Responses {
         parts: &parts,
         answers: &answers,
         dialect: config.dialect,
-    });
+    }
+    .to_json();
     let mut response = Response::new(ResponseBody::whole(body));
     response
         .headers_mut()
