@@ -308,7 +308,7 @@ mod tests {
             part("5"),
         ];
         let long = "x".repeat(70);
-        let mut answers = vec![
+        let mut answers = [
             answer(200, &[], b""),
             answer(
                 404,
