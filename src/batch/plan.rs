@@ -516,30 +516,32 @@ fn read_depends_on(
             ))
         }
     };
-    ids.iter()
-        .map(|dependency| {
-            let Text::Text(dependency) = dependency else {
-                return Err(Invalid::part(
+    // Made at its length, which is known: one item, in a chain.
+    let mut depends_on = Vec::with_capacity(ids.len());
+    for dependency in ids {
+        let Text::Text(dependency) = dependency else {
+            return Err(Invalid::part(
+                id,
+                "dependsOn",
+                "dependsOn holds something that is not an id.",
+            ));
+        };
+        let index = earlier
+            .iter()
+            .position(|part| part.id.eq_ignore_ascii_case(dependency))
+            .ok_or_else(|| {
+                Invalid::part(
                     id,
                     "dependsOn",
-                    "dependsOn holds something that is not an id.",
-                ));
-            };
-            earlier
-                .iter()
-                .position(|part| part.id.eq_ignore_ascii_case(dependency))
-                .ok_or_else(|| {
-                    Invalid::part(
-                        id,
-                        "dependsOn",
-                        format!(
-                            "dependsOn names '{}', which is not an earlier request of the batch.",
-                            truncated(dependency)
-                        ),
-                    )
-                })
-        })
-        .collect()
+                    format!(
+                        "dependsOn names '{}', which is not an earlier request of the batch.",
+                        truncated(dependency)
+                    ),
+                )
+            })?;
+        depends_on.push(index);
+    }
+    Ok(depends_on)
 }
 
 /// The parts a part's `$<name>`s can name: every part of the batch.
