@@ -203,7 +203,7 @@ impl<'de> Visitor<'de> for Requests<'_, '_> {
             if refused.is_some() {
                 continue;
             }
-            match read_part(members, &parts, pass.ids, pass.rules) {
+            match read_part(&members, &parts, pass.ids, pass.rules) {
                 Ok(part) => parts.push(part),
                 Err(invalid) => refused = Some(invalid),
             }
@@ -288,7 +288,7 @@ fn carefully(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
             }
             Err(error) => return Err(refused(error)),
         };
-        let part = read_part(members, &parts, &ids, rules)?;
+        let part = read_part(&members, &parts, &ids, rules)?;
         parts.push(part);
     }
     Ok(parts)
@@ -353,13 +353,13 @@ fn describe(error: &serde_json::Error) -> String {
 
 /// Reads one part, after the `earlier` ones, in a batch of `ids`.
 fn read_part(
-    members: Members<'_>,
+    members: &Members<'_>,
     earlier: &[Part],
     ids: &Ids<'_>,
     rules: &Rules,
 ) -> Result<Part, Invalid> {
     let position = earlier.len() + 1;
-    let id = match members.id {
+    let id = match &members.id {
         Some(Text::Text(id)) if id.len() > rules.max_id_len => {
             return Err(Invalid::batch(format!(
                 "Request {position} has an id of {} bytes; at most {} are allowed.",
@@ -367,7 +367,7 @@ fn read_part(
                 rules.max_id_len
             )))
         }
-        Some(Text::Text(id)) if !id.is_empty() => crate::Name::from(id.into_owned()),
+        Some(Text::Text(id)) if !id.is_empty() => crate::Name::from(String::from(&**id)),
         Some(Text::Text(_)) | None => {
             return Err(Invalid::batch(format!("Request {position} has no id.")))
         }
@@ -987,7 +987,7 @@ mod tests {
                     describe(&error)
                 ))
             })?;
-            let part = read_part(Members::of(&values), &parts, &ids, &rules)?;
+            let part = read_part(&Members::of(&values), &parts, &ids, &rules)?;
             parts.push(part);
         }
         Ok(parts)
