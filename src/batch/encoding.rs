@@ -27,6 +27,14 @@ enum Carried {
 
 impl Carried {
     fn of(content_type: Option<&HeaderValue>) -> Self {
+        // The type most sent and answered, told without taking it apart:
+        // it has no parameters, no white space and is ASCII, so the media
+        // type read below would be itself, `application` and `json`.
+        if content_type
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"application/json"))
+        {
+            return Self::Json;
+        }
         let Some(media) = content_type.and_then(media_type) else {
             return Self::Base64;
         };
@@ -290,6 +298,25 @@ mod tests {
                 header_value_in(&body, value),
                 header_value(value),
                 "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_told_at_once_is_json_as_it_was_told_before() {
+        for (value, carried) in [
+            ("application/json", Carried::Json),
+            ("Application/JSON", Carried::Json),
+            ("application/json; charset=utf-8", Carried::Json),
+            (" application/json ", Carried::Json),
+            ("application/jsonx", Carried::Base64),
+            ("application/json+x", Carried::Base64),
+            ("text/json", Carried::Text),
+        ] {
+            assert_eq!(
+                Carried::of(Some(&HeaderValue::from_static(value))),
+                carried,
+                "{value}"
             );
         }
     }
