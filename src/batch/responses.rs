@@ -10,6 +10,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use super::encoding::{answer_body, HeaderText};
 use super::plan::Part;
 use super::Dialect;
+use crate::problem::json_string;
 
 /// One part's answer, as it goes into the batch response.
 #[derive(Debug)]
@@ -56,13 +57,9 @@ impl Responses<'_> {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"id\":");
-            string(out, &part.id)?;
+            json_string(out, &part.id);
             out.extend_from_slice(b",\"status\":");
-            // A status code has three digits.
-            let status = answer.status.as_u16();
-            for digit in [status / 100, status / 10 % 10, status % 10] {
-                out.push(b'0' + (digit as u8));
-            }
+            out.extend_from_slice(answer.status.as_str().as_bytes());
             out.extend_from_slice(b",\"headers\":{");
             let headers = &answer.headers;
             let mut each = headers.iter().peekable();
@@ -74,13 +71,13 @@ impl Responses<'_> {
                 first = false;
                 let spelled = self.dialect.spelled(name);
                 match spelled.text(&mut buffer) {
-                    Some(text) => string(out, text)?,
+                    Some(text) => json_string(out, text),
                     None => serde_json::to_writer(&mut *out, &Written(spelled))?,
                 }
                 out.push(b':');
                 let alone = each.peek().is_none_or(|(next, _)| *next != name);
                 match value.to_str() {
-                    Ok(text) if alone => string(out, text)?,
+                    Ok(text) if alone => json_string(out, text),
                     _ => serde_json::to_writer(&mut *out, &Written(Joined(headers.get_all(name))))?,
                 }
                 while each.next_if(|(next, _)| *next == name).is_some() {}
@@ -96,23 +93,6 @@ impl Responses<'_> {
         out.extend_from_slice(b"]}");
         Ok(())
     }
-}
-
-/// `text` as a JSON string: as it is between quotes when nothing in it is
-/// escaped, else as serde_json writes it. Inlined: it is called for most
-/// of what is written, most often on a few bytes.
-#[inline]
-fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
-    if text
-        .bytes()
-        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
-    {
-        return serde_json::to_writer(out, text);
-    }
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
-    Ok(())
 }
 
 #[cfg(test)]

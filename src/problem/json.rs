@@ -223,7 +223,7 @@ impl<'a> JsonObject<'a> {
     #[inline(never)]
     fn other_name(&mut self, name: &str) {
         self.buffer.push(b',');
-        string(self.buffer, name);
+        json_string(self.buffer, name);
         self.buffer.push(b':');
     }
 }
@@ -235,7 +235,7 @@ impl Members for JsonObject<'_> {
         self.name(key);
         match value.into() {
             Piece::Plain(text) => quoted(self.buffer, text),
-            Piece::Other(text) => string(self.buffer, text),
+            Piece::Other(text) => json_string(self.buffer, text),
         }
         Ok(())
     }
@@ -253,7 +253,7 @@ impl Members for JsonObject<'_> {
             }
             self.buffer.push(b'"');
         } else {
-            string(self.buffer, &concat(pieces));
+            json_string(self.buffer, &concat(pieces));
         }
         Ok(())
     }
@@ -308,8 +308,10 @@ fn concat(pieces: &[Piece<'_>]) -> String {
     pieces.iter().map(|piece| piece.text()).collect()
 }
 
-/// Writes `text` as a JSON string.
-fn string(buffer: &mut Vec<u8>, text: &str) {
+/// Writes `text` as a JSON string: copied as it is between quotes when
+/// nothing in it is escaped (the usual case), else as serde_json writes it.
+#[inline]
+pub(crate) fn json_string(buffer: &mut Vec<u8>, text: &str) {
     if plain(text) {
         quoted(buffer, text);
     } else {

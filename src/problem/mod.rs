@@ -63,6 +63,8 @@ pub(crate) use self::accept::Accept;
 #[cfg(test)]
 pub(crate) use self::body::collect;
 pub(crate) use self::document::check_member_name;
+#[cfg(feature = "batch")]
+pub(crate) use self::json::json_string;
 pub(crate) use self::json::{key, object_to_json, piece, to_json, Key, Members, Piece, SerdeMap};
 // The media types are read by the modules of several features; a build
 // without them leaves some of these unused.
