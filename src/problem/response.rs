@@ -1,5 +1,6 @@
 //! The single exit: a serialized problem becomes a response.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +27,10 @@ pub(crate) struct Serialized {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// How many headers every label adds: `content-type` and `cache-control`
+/// (a negotiated one adds `vary` too).
+const LABELLED: usize = 2;
+
 /// How a problem body is labelled.
 #[derive(Debug, Clone, Copy)]
 enum Label {
@@ -34,6 +39,48 @@ enum Label {
     /// The form the request's `Accept` chose; the response says
     /// `Vary: accept`.
     Negotiated { xml: bool },
+}
+
+impl Label {
+    /// Adds the headers of this label: the media type, `vary: accept` when
+    /// negotiated, `cache-control: no-store`.
+    fn add_to(self, headers: &mut HeaderMap) {
+        // Each media type is written as a literal, so that it is checked at
+        // compile time rather than on every problem.
+        let media_type = match self {
+            Label::Json | Label::Negotiated { xml: false } => {
+                HeaderValue::from_static(PROBLEM_JSON)
+            }
+            Label::Negotiated { xml: true } => HeaderValue::from_static(PROBLEM_XML),
+        };
+        headers.insert(CONTENT_TYPE, media_type);
+        if matches!(self, Label::Negotiated { .. }) {
+            headers.append(VARY, HeaderValue::from_static("accept"));
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+
+    /// The headers of this label alone, made once.
+    fn headers(self) -> &'static HeaderMap {
+        static MADE: OnceLock<[HeaderMap; 3]> = OnceLock::new();
+        let [json, negotiated_json, negotiated_xml] = MADE.get_or_init(|| {
+            [
+                Label::Json,
+                Label::Negotiated { xml: false },
+                Label::Negotiated { xml: true },
+            ]
+            .map(|label| {
+                let mut headers = HeaderMap::with_capacity(LABELLED + 1);
+                label.add_to(&mut headers);
+                headers
+            })
+        });
+        match self {
+            Label::Json => json,
+            Label::Negotiated { xml: false } => negotiated_json,
+            Label::Negotiated { xml: true } => negotiated_xml,
+        }
+    }
 }
 
 impl Serialized {
@@ -103,7 +150,10 @@ impl Serialized {
         extensions: Extensions,
         wrap: impl FnOnce(Bytes) -> T,
     ) -> Response<T> {
-        let headers = HeaderMap::with_capacity(self.header_count());
+        // A copy of the label's headers, made once: cloning a map copies its
+        // table, where inserting each header would hash its name again.
+        let mut headers = self.label.headers().clone();
+        headers.reserve(self.unlabelled_count());
         self.build(headers, extensions, wrap)
     }
 
@@ -122,17 +172,23 @@ impl Serialized {
             headers.remove(name);
         }
         headers.reserve(self.header_count());
+        self.label.add_to(&mut headers);
         self.build(headers, extensions, wrap)
     }
 
     /// How many headers the problem adds to its response.
     fn header_count(&self) -> usize {
         let negotiated = matches!(self.label, Label::Negotiated { .. });
-        2 + usize::from(negotiated) + usize::from(self.retry_after.is_some()) + self.headers.len()
+        LABELLED + usize::from(negotiated) + self.unlabelled_count()
     }
 
-    /// The response with the problem's headers added to `headers`, which
-    /// has room for them.
+    /// How many of them are not its label's.
+    fn unlabelled_count(&self) -> usize {
+        usize::from(self.retry_after.is_some()) + self.headers.len()
+    }
+
+    /// The response with the problem's headers beyond its label's added to
+    /// `headers`, which holds the label's and has room for the rest.
     fn build<T>(
         self,
         headers: HeaderMap,
@@ -144,20 +200,6 @@ impl Serialized {
         *response.extensions_mut() = extensions;
         *response.headers_mut() = headers;
         let headers = response.headers_mut();
-        // Each media type is written as a literal, so that it is checked at
-        // compile time rather than on every problem.
-        let media_type = match self.label {
-            Label::Json | Label::Negotiated { xml: false } => {
-                HeaderValue::from_static(PROBLEM_JSON)
-            }
-            Label::Negotiated { xml: true } => HeaderValue::from_static(PROBLEM_XML),
-        };
-        let negotiated = matches!(self.label, Label::Negotiated { .. });
-        headers.insert(CONTENT_TYPE, media_type);
-        if negotiated {
-            headers.append(VARY, HeaderValue::from_static("accept"));
-        }
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(delay) = self.retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(delay_seconds(delay)));
         }
