@@ -248,24 +248,7 @@ pub(crate) fn plan(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
 /// Reads and validates a batch body the careful way: the batch, then each
 /// part on its own, so that what is wrong is told of the part at fault.
 fn carefully(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
-    let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
-        Invalid::batch(format!(
-            "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
-            describe(&error),
-            error.line(),
-            error.column()
-        ))
-    })?;
-    if wire.requests.is_empty() {
-        return Err(Invalid::batch("The batch has no requests."));
-    }
-    if wire.requests.len() > rules.max_parts {
-        return Err(Invalid::batch(format!(
-            "The batch has {} requests; at most {} are allowed.",
-            wire.requests.len(),
-            rules.max_parts
-        )));
-    }
+    let wire = read_wire(body, rules)?;
     let ids = Ids {
         raw: Raw::Parts(&wire.requests),
         read: OnceCell::new(),
@@ -292,6 +275,30 @@ fn carefully(body: &[u8], rules: &Rules) -> Result<Vec<Part>, Invalid> {
         parts.push(part);
     }
     Ok(parts)
+}
+
+/// The batch as its raw parts: JSON of the form `{"requests": [...]}`, with
+/// 1 to `max_parts` of them.
+fn read_wire<'a>(body: &'a [u8], rules: &Rules) -> Result<Wire<'a>, Invalid> {
+    let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
+        Invalid::batch(format!(
+            "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
+            describe(&error),
+            error.line(),
+            error.column()
+        ))
+    })?;
+    if wire.requests.is_empty() {
+        return Err(Invalid::batch("The batch has no requests."));
+    }
+    if wire.requests.len() > rules.max_parts {
+        return Err(Invalid::batch(format!(
+            "The batch has {} requests; at most {} are allowed.",
+            wire.requests.len(),
+            rules.max_parts
+        )));
+    }
+    Ok(wire)
 }
 
 /// The ids of a batch's parts, read from its raw parts the first time a
@@ -956,24 +963,7 @@ mod tests {
     /// `Wire`, then each part on its own as `Value`s.
     fn planned_as_values(body: &[u8]) -> Result<Vec<Part>, Invalid> {
         let rules = limits();
-        let wire: Wire<'_> = serde_json::from_slice(body).map_err(|error| {
-            Invalid::batch(format!(
-                "The batch is not valid JSON of the form {{\"requests\": [...]}}: {} at line {}, column {}.",
-                describe(&error),
-                error.line(),
-                error.column()
-            ))
-        })?;
-        if wire.requests.is_empty() {
-            return Err(Invalid::batch("The batch has no requests."));
-        }
-        if wire.requests.len() > rules.max_parts {
-            return Err(Invalid::batch(format!(
-                "The batch has {} requests; at most {} are allowed.",
-                wire.requests.len(),
-                rules.max_parts
-            )));
-        }
+        let wire = read_wire(body, &rules)?;
         let ids = Ids {
             raw: Raw::Parts(&wire.requests),
             read: OnceCell::new(),
