@@ -49,12 +49,18 @@ const PART_CONDITIONAL: &str = "a batch part with an if condition was not run";
 /// OData's header for the entity a request created or changed.
 const ODATA_ENTITY_ID: HeaderName = HeaderName::from_static("odata-entityid");
 
-/// Reads, validates and runs one batch.
-pub(super) async fn answer<S, ReqBody, ResBody>(
+/// Reads, validates and runs one batch sent as `head` and `body`.
+///
+/// A function returning an `async` block rather than an `async fn`: an
+/// `async fn` moves what it is given into locals of its own, so that its
+/// future would hold the request's head twice, and be too large for the
+/// allocator's fast path.
+pub(super) fn answer<S, ReqBody, ResBody>(
     inner: S,
-    request: Request<ReqBody>,
+    head: Head,
+    body: ReqBody,
     config: Arc<Config>,
-) -> Response<ResponseBody<ResBody>>
+) -> impl Future<Output = Response<ResponseBody<ResBody>>> + Send
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
         + Clone
@@ -68,42 +74,43 @@ where
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
 {
-    let (head, body) = request.into_parts();
-    let outer = Outer::of(&head, &config);
-    // A form or a script of another site may send text/plain without a
-    // CORS preflight, with the user's cookies: a batch is JSON or nothing.
-    if !head.headers.get(CONTENT_TYPE).is_some_and(is_json) {
-        return refuse(&config, &Invalid::not_json(), &outer);
+    async move {
+        let outer = Outer::of(&head, &config);
+        // A form or a script of another site may send text/plain without a
+        // CORS preflight, with the user's cookies: a batch is JSON or nothing.
+        if !head.headers.get(CONTENT_TYPE).is_some_and(is_json) {
+            return refuse(&config, &Invalid::not_json(), &outer);
+        }
+        let body = match read(body, &config).await {
+            Ok(body) => body,
+            Err(invalid) => return refuse(&config, &invalid, &outer),
+        };
+        let rules = Rules {
+            max_parts: config.max_parts,
+            max_id_len: config.max_id_len,
+            root: Root::of(&head, &config.path),
+            body,
+        };
+        let mut parts = match plan::plan(&rules.body, &rules) {
+            Ok(parts) => parts,
+            Err(invalid) => return refuse(&config, &invalid, &outer),
+        };
+        let ended = run(inner, &mut parts, &head, &rules.root, &config).await;
+        let answers = answers(&parts, ended, &config, &outer);
+        let record = record(&parts, &answers);
+        let body = Responses {
+            parts: &parts,
+            answers: &answers,
+            dialect: config.dialect,
+        }
+        .to_json();
+        let mut response = Response::new(ResponseBody::whole(body));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.extensions_mut().insert(record);
+        response
     }
-    let body = match read(body, &config).await {
-        Ok(body) => body,
-        Err(invalid) => return refuse(&config, &invalid, &outer),
-    };
-    let rules = Rules {
-        max_parts: config.max_parts,
-        max_id_len: config.max_id_len,
-        root: Root::of(&head, &config.path),
-        body,
-    };
-    let mut parts = match plan::plan(&rules.body, &rules) {
-        Ok(parts) => parts,
-        Err(invalid) => return refuse(&config, &invalid, &outer),
-    };
-    let ended = run(inner, &mut parts, &head, &rules.root, &config).await;
-    let answers = answers(&parts, ended, &config, &outer);
-    let record = record(&parts, &answers);
-    let body = Responses {
-        parts: &parts,
-        answers: &answers,
-        dialect: config.dialect,
-    }
-    .to_json();
-    let mut response = Response::new(ResponseBody::whole(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.extensions_mut().insert(record);
-    response
 }
 
 /// Reads the batch body: at most `max_body` bytes, within `body_timeout`.
@@ -393,7 +400,9 @@ where
         timeout: config.part_timeout,
         body: PhantomData,
     };
-    let mut schedule = Schedule::new(steps.parts.len(), config.concurrency);
+    // Boxed: the parts' answers are large, and kept inline they would make
+    // the batch's own future too large for the allocator's fast path.
+    let mut schedule = Box::new(Schedule::new(steps.parts.len(), config.concurrency));
     poll_fn(|cx| loop {
         if schedule.is_settled() {
             return Poll::Ready(());

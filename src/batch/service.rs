@@ -59,6 +59,7 @@ where
         drop(std::mem::replace(&mut self.inner, clone));
         let inner = self.inner.clone();
         let config = Arc::clone(&self.config);
-        ResponseFuture::batch(Box::pin(super::run::answer(inner, request, config)))
+        let (head, body) = request.into_parts();
+        ResponseFuture::batch(Box::pin(super::run::answer(inner, head, body, config)))
     }
 }
