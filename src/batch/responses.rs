@@ -260,12 +260,11 @@ mod tests {
         let part = |id: &str| Part {
             id: crate::Name::from(id.to_owned()),
             method: http::Method::GET,
-            target: Target::Path(http::Uri::default()),
+            target: Target::Path(http::uri::PathAndQuery::from_static("/")),
             headers: HeaderMap::new(),
-            etags: Vec::new(),
             body: Bytes::new(),
-            depends_on: Vec::new(),
-            condition: None,
+            depends_on: Box::default(),
+            rare: None,
         };
         let answer = |status: u16, headers: &[(&'static str, &[u8])], body: &'static [u8]| {
             let mut map = HeaderMap::new();

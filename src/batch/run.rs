@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
+use http::uri::PathAndQuery;
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use pin_project_lite::pin_project;
@@ -233,11 +234,11 @@ where
     }
 
     fn start(&mut self, step: usize, earlier: Earlier<'_, Called>) -> StepFuture<Called> {
-        if self.parts[step].condition.is_some() {
+        if self.parts[step].condition().is_some() {
             return Box::pin(ready(Err(Unanswered::Conditional)));
         }
         let part = &mut self.parts[step];
-        let target = std::mem::replace(&mut part.target, Target::Path(Uri::default()));
+        let target = std::mem::replace(&mut part.target, Target::Path(PathAndQuery::from_static("/")));
         let headers = std::mem::take(&mut part.headers);
         let request = match self.part_request(step, target, headers, &earlier) {
             Ok(request) => request,
@@ -299,7 +300,7 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
                 .map_err(|why| format!("'${id}' cannot be resolved: {why}."))
         };
         let uri = match target {
-            Target::Path(uri) => uri,
+            Target::Path(path) => Uri::from(path),
             Target::Created { part: index, rest } => below(index, &rest)?,
             Target::Valued {
                 below: under,
@@ -320,7 +321,7 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         let mut request = Request::new(RequestBody::whole(part.body.clone()));
         *request.method_mut() = part.method.clone();
         *request.uri_mut() = uri;
-        for (header, index) in &part.etags {
+        for (header, index) in part.etags() {
             headers.insert(header.clone(), answered(*index, ETAG)?.clone());
         }
         for &name in &self.copy_headers {
@@ -334,7 +335,7 @@ impl<S, ReqBody> PartSteps<'_, S, ReqBody> {
         *request.headers_mut() = headers;
         *request.extensions_mut() = self.outer.extensions.clone();
         let mut record = Dependencies::new();
-        for &dependency in &part.depends_on {
+        for &dependency in &*part.depends_on {
             record.record_success(self.parts[dependency].id.clone());
         }
         request.extensions_mut().insert(record);
@@ -530,7 +531,7 @@ fn conditional(config: &Config, part: &Part, outer: &Outer<'_>) -> Answer {
         "Request '{}' was not run: this service does not evaluate 'if' conditions.",
         part.id
     ));
-    let condition = part.condition.as_deref().unwrap_or_default();
+    let condition = part.condition().unwrap_or_default();
     let members = [("condition", condition)];
     let incident = outer.answering(Incident {
         status: Some(StatusCode::FAILED_DEPENDENCY),

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::request::Parts as Head;
-use http::uri::{Authority, Scheme};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Uri};
 
 use super::encoding::slice_of;
@@ -20,7 +20,7 @@ use super::reference::{decoded, scan, Refer, Scanned, ValueRef};
 #[derive(Debug)]
 pub(crate) enum Target {
     /// A path (and query) on this service.
-    Path(Uri),
+    Path(PathAndQuery),
     /// `$<id>`: below what the part at this index created (its `Location`),
     /// followed by `rest` (`/orders`, `?$select=id` or nothing).
     Created { part: usize, rest: String },
@@ -30,8 +30,8 @@ pub(crate) enum Target {
     /// path and query of its own.
     Valued {
         below: Option<usize>,
-        url: String,
-        values: Vec<ValueRef>,
+        url: Box<str>,
+        values: Box<[ValueRef]>,
     },
     /// A url holding a reference in a place where none is resolved: why.
     /// The part answers 400 without running.
@@ -110,8 +110,8 @@ impl Root {
                     },
                     Scanned::Values(values) => Target::Valued {
                         below: Some(part),
-                        url: rest.into_owned(),
-                        values,
+                        url: rest.into(),
+                        values: values.into(),
                     },
                     Scanned::Refused(why) => Target::Refused(why),
                 });
@@ -140,14 +140,18 @@ impl Root {
         } else {
             Cow::Owned(format!("{}{url}", self.directory()))
         };
-        let uri = self.path_in(&path, within)?;
-        let text = uri.path_and_query().map_or("", |path| path.as_str());
-        Ok(match scan(text, &reference)? {
-            Scanned::Plain => Target::Path(uri),
+        // A path on this service: the URI has a path and nothing before.
+        let path = self
+            .path_in(&path, within)?
+            .into_parts()
+            .path_and_query
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        Ok(match scan(path.as_str(), &reference)? {
+            Scanned::Plain => Target::Path(path),
             Scanned::Values(values) => Target::Valued {
                 below: None,
-                url: text.to_owned(),
-                values,
+                url: path.as_str().into(),
+                values: values.into(),
             },
             Scanned::Refused(why) => Target::Refused(why),
         })
