@@ -139,18 +139,30 @@ impl<T> Schedule<T> {
             .all(|state| matches!(state, State::Done(_)))
     }
 
-    /// One round: skips every waiting step whose dependency did not
-    /// succeed, starts every waiting step whose dependencies did (within the
-    /// limit), and polls every running step once. Returns whether anything
-    /// changed; when nothing did, every running step has registered `cx`.
+    /// One round, in step order: a waiting step whose dependency did not
+    /// succeed is skipped, one whose dependencies did is started (within the
+    /// limit), and a running step is polled once. A step's dependencies are
+    /// usually earlier steps, so one round settles what they allow: a chain
+    /// whose steps answer at once runs to its end in one round. Returns
+    /// whether anything changed; when nothing did, every running step has
+    /// registered `cx`.
     pub(crate) fn advance<S>(&mut self, steps: &mut S, cx: &mut Context<'_>) -> bool
     where
         S: Steps<Output = T>,
     {
-        let skipped = self.skip_blocked(steps);
-        let started = self.start_ready(steps);
-        let ended = self.poll_running(cx);
-        skipped || started || ended
+        let mut changed = false;
+        for step in 0..self.states.len() {
+            if matches!(self.states[step], State::Waiting) {
+                changed |= self.skip_or_start(steps, step);
+            }
+            if let State::Running(future) = &mut self.states[step] {
+                if let Some(end) = poll(future, cx) {
+                    self.end(step, end);
+                    changed = true;
+                }
+            }
+        }
+        changed
     }
 
     /// Skips every waiting step whose dependency did not succeed, until no
@@ -219,50 +231,35 @@ impl<T> Schedule<T> {
             })
     }
 
-    fn start_ready<S>(&mut self, steps: &mut S) -> bool
+    /// Skips waiting `step` when one of its dependencies did not succeed,
+    /// or starts it when all did and the limit allows. Returns whether it
+    /// did either.
+    fn skip_or_start<S>(&mut self, steps: &mut S, step: usize) -> bool
     where
         S: Steps<Output = T>,
     {
-        let mut started = false;
-        for step in 0..self.states.len() {
-            if self.running >= self.limit {
-                break;
-            }
-            if !matches!(self.states[step], State::Waiting) {
-                continue;
-            }
-            let ready = steps.dependencies(step).iter().all(|&dependency| {
-                matches!(&self.states[dependency], State::Done(Ended::Ran(output)) if steps.succeeded(output))
-            });
-            if !ready {
-                continue;
-            }
-            started = true;
-            let earlier = Earlier {
-                states: &self.states,
-            };
-            let state = start(|| steps.start(step, earlier));
-            if matches!(state, State::Running(_)) {
-                self.running += 1;
-            }
-            self.states[step] = state;
+        if let Some(ended) = self.blocked(steps, step) {
+            self.end(step, ended);
+            return true;
         }
-        started
-    }
-
-    fn poll_running(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut ended = false;
-        for step in 0..self.states.len() {
-            let State::Running(future) = &mut self.states[step] else {
-                continue;
-            };
-            let Some(end) = poll(future, cx) else {
-                continue;
-            };
-            self.end(step, end);
-            ended = true;
+        if self.running >= self.limit {
+            return false;
         }
-        ended
+        let ready = steps.dependencies(step).iter().all(|&dependency| {
+            matches!(&self.states[dependency], State::Done(Ended::Ran(output)) if steps.succeeded(output))
+        });
+        if !ready {
+            return false;
+        }
+        let earlier = Earlier {
+            states: &self.states,
+        };
+        let state = start(|| steps.start(step, earlier));
+        if matches!(state, State::Running(_)) {
+            self.running += 1;
+        }
+        self.states[step] = state;
+        true
     }
 
     /// Ends `step`; a running step's future is dropped here.
