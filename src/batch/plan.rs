@@ -11,6 +11,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::encoding::{header_value_in, request_body};
 use super::members::{read_as_values, Fault, Header, Headers, List, Members, Name, Text, Values};
@@ -225,8 +226,9 @@ pub(crate) struct Part {
     pub(crate) target: Target,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
-    /// Indices of the parts it depends on, all earlier.
-    pub(crate) depends_on: Box<[usize]>,
+    /// Indices of the parts it depends on, all earlier: one, in a chain,
+    /// kept in place.
+    pub(crate) depends_on: SmallVec<[usize; 1]>,
     /// What few parts have, out of line: a part is small enough that the
     /// usual batch's parts fit in one block of the allocator's fast path.
     pub(crate) rare: Option<Box<Rare>>,
@@ -532,9 +534,9 @@ fn read_depends_on(
     value: Option<&List<'_>>,
     id: &str,
     earlier: &[Part],
-) -> Result<Box<[usize]>, Invalid> {
+) -> Result<SmallVec<[usize; 1]>, Invalid> {
     let ids = match value.map(List::of_array) {
-        None => return Ok(Box::default()),
+        None => return Ok(SmallVec::new()),
         Some(Some(ids)) => ids,
         Some(None) => {
             return Err(Invalid::part(
@@ -544,8 +546,7 @@ fn read_depends_on(
             ))
         }
     };
-    // Made at its length, which is known: one item, in a chain.
-    let mut depends_on = Vec::with_capacity(ids.len());
+    let mut depends_on = SmallVec::with_capacity(ids.len());
     for dependency in ids {
         let Text::Text(dependency) = dependency else {
             return Err(Invalid::part(
@@ -569,7 +570,7 @@ fn read_depends_on(
             })?;
         depends_on.push(index);
     }
-    Ok(depends_on.into_boxed_slice())
+    Ok(depends_on)
 }
 
 /// The parts a part's `$<name>`s can name: every part of the batch.

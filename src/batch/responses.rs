@@ -263,7 +263,7 @@ mod tests {
             target: Target::Path(http::uri::PathAndQuery::from_static("/")),
             headers: HeaderMap::new(),
             body: Bytes::new(),
-            depends_on: Box::default(),
+            depends_on: Default::default(),
             rare: None,
         };
         let answer = |status: u16, headers: &[(&'static str, &[u8])], body: &'static [u8]| {
