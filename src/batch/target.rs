@@ -86,6 +86,13 @@ impl Root {
         reference: impl Refer,
         within: &Bytes,
     ) -> Result<Target, String> {
+        // The usual url: a path of letters, digits and `-_~/`, which holds
+        // no reference, escape, query or dot segment and needs no encoding.
+        // What the rest of this function would find of it, it is told at
+        // once; only `path_in`'s checks are left to make.
+        if is_plain_path(url) {
+            return self.path_in(url, within).map(|uri| Target::Path(path_of(uri)));
+        }
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
         }
@@ -140,12 +147,7 @@ impl Root {
         } else {
             Cow::Owned(format!("{}{url}", self.directory()))
         };
-        // A path on this service: the URI has a path and nothing before.
-        let path = self
-            .path_in(&path, within)?
-            .into_parts()
-            .path_and_query
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let path = path_of(self.path_in(&path, within)?);
         Ok(match scan(path.as_str(), &reference)? {
             Scanned::Plain => Target::Path(path),
             Scanned::Values(values) => Target::Valued {
@@ -248,6 +250,24 @@ impl Root {
             _ => "unknown: the batch request has no Host".to_owned(),
         }
     }
+}
+
+/// Whether `url` is a path of letters, digits and `-_~/` on this service
+/// (not `//`, which names a host).
+fn is_plain_path(url: &str) -> bool {
+    url.starts_with('/')
+        && !url.starts_with("//")
+        && url
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~' | b'/'))
+}
+
+/// The path and query of a URI that [`Root::path_in`] made, which has
+/// nothing before them.
+fn path_of(uri: Uri) -> PathAndQuery {
+    uri.into_parts()
+        .path_and_query
+        .unwrap_or_else(|| PathAndQuery::from_static("/"))
 }
 
 /// `url` with what a URI cannot hold as it is percent-encoded (spaces,
@@ -414,6 +434,26 @@ mod tests {
         assert!(path(&tls, "http://api.example/a").is_err());
         let nameless = self::root("/$batch", "/$batch", None);
         assert!(path(&nameless, "http://api.example/a").is_err());
+    }
+
+    #[test]
+    fn plain_paths_are_read_as_any_path_is() {
+        let graph = root("/v1.0/$batch", "/v1.0/$batch", Some("h:1"));
+        for plain in ["/", "/me", "/users/42/manager", "/a-b_c~d/", "/v1"] {
+            assert!(is_plain_path(plain), "{plain}");
+            assert_eq!(path(&graph, plain).as_deref(), Ok(plain));
+        }
+        // What the usual path is not: each takes the long way.
+        for other in ["//h/me", "/a.b", "/%61", "/$1", "/a?b", "me", "/a b", "/é"] {
+            assert!(!is_plain_path(other), "{other}");
+        }
+        assert!(path(&graph, "//h/me").is_err());
+        // The checks of every path still hold for a plain one.
+        let plain_batch = root("/batch", "/batch", Some("h:1"));
+        assert_eq!(
+            path(&plain_batch, "/batch/"),
+            Err("A batch cannot contain another batch.".to_owned())
+        );
     }
 
     #[test]
