@@ -89,9 +89,11 @@ impl Root {
         // The usual url: a path of letters, digits and `-_~/`, which holds
         // no reference, escape, query or dot segment and needs no encoding.
         // What the rest of this function would find of it, it is told at
-        // once; only `path_in`'s checks are left to make.
+        // once; only the checks of a path without dot segments are left.
         if is_plain_path(url) {
-            return self.path_in(url, within).map(|uri| Target::Path(path_of(uri)));
+            return self
+                .undotted_path_in(url, within)
+                .map(|uri| Target::Path(path_of(uri)));
         }
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
@@ -195,6 +197,12 @@ impl Root {
     /// a slice of it (parsed alike: a `str` is parsed from a copy).
     fn path_in(&self, path: &str, within: &Bytes) -> Result<Uri, String> {
         check_segments(path)?;
+        self.undotted_path_in(path, within)
+    }
+
+    /// [`path_in`](Self::path_in) for a path known to hold no `.` or `..`
+    /// segment.
+    fn undotted_path_in(&self, path: &str, within: &Bytes) -> Result<Uri, String> {
         let parsed = match slice_of(within, path) {
             Some(shared) => Uri::from_maybe_shared(shared),
             None => path.parse(),
