@@ -252,7 +252,9 @@ impl Part {
 
     /// Its `if` condition, if it has one.
     pub(crate) fn condition(&self) -> Option<&str> {
-        self.rare.as_ref().and_then(|rare| rare.condition.as_deref())
+        self.rare
+            .as_ref()
+            .and_then(|rare| rare.condition.as_deref())
     }
 }
 
@@ -516,8 +518,8 @@ fn read_part(
             ))
         }
     };
-    let rare = (!etags.is_empty() || condition.is_some())
-        .then(|| Box::new(Rare { etags, condition }));
+    let rare =
+        (!etags.is_empty() || condition.is_some()).then(|| Box::new(Rare { etags, condition }));
     Ok(Part {
         id,
         method,
@@ -727,7 +729,11 @@ mod tests {
         // that allocators keep on their fast path (glibc's tcache ends at
         // 1,032 bytes), where a larger one costs the batch about 1,400
         // instructions more to allocate and free.
-        assert!(std::mem::size_of::<Part>() <= 256, "{}", std::mem::size_of::<Part>());
+        assert!(
+            std::mem::size_of::<Part>() <= 256,
+            "{}",
+            std::mem::size_of::<Part>()
+        );
     }
 
     #[test]

@@ -56,6 +56,10 @@ const ODATA_ENTITY_ID: HeaderName = HeaderName::from_static("odata-entityid");
 /// `async fn` moves what it is given into locals of its own, so that its
 /// future would hold the request's head twice, and be too large for the
 /// allocator's fast path.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would hold the request's head twice"
+)]
 pub(super) fn answer<S, ReqBody, ResBody>(
     inner: S,
     head: Head,
@@ -238,7 +242,10 @@ where
             return Box::pin(ready(Err(Unanswered::Conditional)));
         }
         let part = &mut self.parts[step];
-        let target = std::mem::replace(&mut part.target, Target::Path(PathAndQuery::from_static("/")));
+        let target = std::mem::replace(
+            &mut part.target,
+            Target::Path(PathAndQuery::from_static("/")),
+        );
         let headers = std::mem::take(&mut part.headers);
         let request = match self.part_request(step, target, headers, &earlier) {
             Ok(request) => request,
