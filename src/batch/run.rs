@@ -445,11 +445,17 @@ where
         .await
         .map_err(|error| failed(error.into()))?;
     let (head, body) = response.into_parts();
-    let body = Limited::new(body, limit)
-        .collect()
-        .await
-        .map_err(failed)?
-        .to_bytes();
+    // A body that says it has ended (a 204's, an empty 200's) has nothing
+    // to read.
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(failed)?
+            .to_bytes()
+    };
     Ok(Answer {
         status: head.status,
         headers: head.headers,
