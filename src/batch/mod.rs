@@ -128,6 +128,7 @@
 //! # }
 //! ```
 
+mod call;
 mod config;
 mod dialect;
 mod encoding;

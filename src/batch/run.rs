@@ -14,11 +14,11 @@ use http::header::{CONTENT_TYPE, ETAG, LOCATION};
 use http::request::Parts as Head;
 use http::uri::PathAndQuery;
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Limited};
 use pin_project_lite::pin_project;
 use tokio::time::Timeout;
 use tower_service::Service;
 
+use super::call::PartCall;
 use super::config::Config;
 use super::encoding::is_json;
 use super::plan::{self, Invalid, Part, Rules};
@@ -251,7 +251,7 @@ where
             Ok(request) => request,
             Err(why) => return Box::pin(ready(Err(Unanswered::Unresolved(why)))),
         };
-        let call = call(self.inner.clone(), request, self.answer_limit);
+        let call = PartCall::new(self.inner.clone(), request, self.answer_limit);
         Box::pin(Bounded {
             call: tokio::time::timeout(self.timeout, call),
             bound: self.timeout,
@@ -361,15 +361,16 @@ pin_project! {
     }
 }
 
-impl<F: Future<Output = Called>> Future for Bounded<F> {
+impl<F: Future<Output = Result<Answer, BoxError>>> Future for Bounded<F> {
     type Output = Called;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Called> {
         let this = self.project();
         let bound = *this.bound;
-        this.call
-            .poll(cx)
-            .map(|called| called.unwrap_or(Err(Unanswered::TimedOut(bound))))
+        this.call.poll(cx).map(|called| match called {
+            Ok(answered) => answered.map_err(Unanswered::Failed),
+            Err(_) => Err(Unanswered::TimedOut(bound)),
+        })
     }
 }
 
@@ -421,47 +422,6 @@ where
     })
     .await;
     schedule.into_ended().collect()
-}
-
-/// Calls the inner service for one part, once it is ready, and reads its
-/// answer up to `limit` bytes.
-async fn call<S, ReqBody, ResBody>(
-    mut service: S,
-    request: Request<ReqBody>,
-    limit: usize,
-) -> Called
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Error: Into<BoxError>,
-    ResBody: http_body::Body,
-    ResBody::Error: Into<BoxError>,
-{
-    let failed = |error: BoxError| Unanswered::Failed(error);
-    poll_fn(|cx| service.poll_ready(cx))
-        .await
-        .map_err(|error| failed(error.into()))?;
-    let response = service
-        .call(request)
-        .await
-        .map_err(|error| failed(error.into()))?;
-    let (head, body) = response.into_parts();
-    // A body that says it has ended (a 204's, an empty 200's) has nothing
-    // to read.
-    let body = if body.is_end_stream() {
-        Bytes::new()
-    } else {
-        Limited::new(body, limit)
-            .collect()
-            .await
-            .map_err(failed)?
-            .to_bytes()
-    };
-    Ok(Answer {
-        status: head.status,
-        headers: head.headers,
-        body,
-        root: None,
-    })
 }
 
 /// Every part's answer, in request order: its own, the 500 of one that
