@@ -398,7 +398,7 @@ fn read_part(
                 rules.max_id_len
             )))
         }
-        Some(Text::Text(id)) if !id.is_empty() => crate::Name::from(String::from(&**id)),
+        Some(Text::Text(id)) if !id.is_empty() => crate::Name::copied(id),
         Some(Text::Text(_)) | None => {
             return Err(Invalid::batch(format!("Request {position} has no id.")))
         }

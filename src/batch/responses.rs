@@ -258,7 +258,7 @@ mod tests {
     fn the_body_written_directly_is_the_one_serde_json_writes() {
         use super::super::target::Target;
         let part = |id: &str| Part {
-            id: crate::Name::from(id.to_owned()),
+            id: crate::Name::copied(id),
             method: http::Method::GET,
             target: Target::Path(http::uri::PathAndQuery::from_static("/")),
             headers: HeaderMap::new(),

@@ -25,7 +25,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+
+use arcstr::ArcStr;
 
 /// The name of a prerequisite: a static string (kept as it is) or an owned
 /// one (shared behind a reference count).
@@ -49,9 +50,9 @@ pub struct Name(Repr);
 #[derive(Clone)]
 enum Repr {
     Static(&'static str),
-    // `Arc<String>`, not `Arc<str>`: a thin pointer keeps the name at 16
-    // bytes, and a `String` becomes a name without copying its text.
-    Shared(Arc<String>),
+    // `ArcStr`, not `Arc<str>`: its thin pointer keeps the name at 16
+    // bytes, and its count and text share one allocation.
+    Shared(ArcStr),
 }
 
 impl Name {
@@ -65,6 +66,21 @@ impl Name {
     /// ```
     pub const fn from_static(name: &'static str) -> Self {
         Self(Repr::Static(name))
+    }
+
+    /// A name for text that is not static: the text is copied, once, into
+    /// one allocation that holds it with its reference count.
+    ///
+    /// ```
+    /// use tower_failed_dependency::Name;
+    ///
+    /// let id = String::from("part-7");
+    /// let name = Name::copied(&id);
+    /// assert_eq!(name, "part-7");
+    /// assert_eq!(name.clone(), name); // a clone shares the text
+    /// ```
+    pub fn copied(name: &str) -> Self {
+        Self(Repr::Shared(ArcStr::from(name)))
     }
 
     /// The name as a string slice.
@@ -125,13 +141,13 @@ impl From<&'static str> for Name {
 
 impl From<String> for Name {
     fn from(name: String) -> Self {
-        Self(Repr::Shared(Arc::new(name)))
+        Self::copied(&name)
     }
 }
 
 impl From<Box<str>> for Name {
     fn from(name: Box<str>) -> Self {
-        Self::from(String::from(name))
+        Self::copied(&name)
     }
 }
 
@@ -154,7 +170,7 @@ impl From<Name> for String {
     fn from(name: Name) -> Self {
         match name.0 {
             Repr::Static(name) => name.to_owned(),
-            Repr::Shared(name) => Arc::try_unwrap(name).unwrap_or_else(|name| (*name).clone()),
+            Repr::Shared(name) => name.to_string(),
         }
     }
 }
