@@ -264,10 +264,12 @@ impl<T> Schedule<T> {
 
     /// Ends `step`; a running step's future is dropped here.
     fn end(&mut self, step: usize, ended: Ended<T>) {
-        let before = std::mem::replace(&mut self.states[step], State::Done(ended));
-        if matches!(before, State::Running(_)) {
+        if matches!(self.states[step], State::Running(_)) {
             self.running -= 1;
         }
+        // Assigned in place: the state before is dropped where it is, not
+        // moved out first.
+        self.states[step] = State::Done(ended);
     }
 }
 

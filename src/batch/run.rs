@@ -101,7 +101,7 @@ where
             Err(invalid) => return refuse(&config, &invalid, &outer),
         };
         let ended = run(inner, &mut parts, &head, &rules.root, &config).await;
-        let answers = answers(&parts, ended, &config, &outer);
+        let answers = answers(&parts, ended.into_ended(), &config, &outer);
         let record = record(&parts, &answers);
         let body = Responses {
             parts: &parts,
@@ -374,15 +374,15 @@ impl<F: Future<Output = Result<Answer, BoxError>>> Future for Bounded<F> {
     }
 }
 
-/// Runs every part, at most `config.concurrency` at a time, and returns how
-/// each ended, in request order.
+/// Runs every part, at most `config.concurrency` at a time, and returns the
+/// settled schedule, which holds how each ended.
 async fn run<S, ReqBody, ResBody>(
     inner: S,
     parts: &mut [Part],
     outer: &Head,
     root: &Root,
     config: &Config,
-) -> Vec<Option<Ended<Called>>>
+) -> Box<Schedule<Called>>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
         + Clone
@@ -421,19 +421,19 @@ where
         }
     })
     .await;
-    schedule.into_ended().collect()
+    schedule
 }
 
 /// Every part's answer, in request order: its own, the 500 of one that
 /// failed or panicked, or the 424 of one not run.
 fn answers(
     parts: &[Part],
-    ended: Vec<Option<Ended<Called>>>,
+    ended: impl Iterator<Item = Option<Ended<Called>>>,
     config: &Config,
     outer: &Outer<'_>,
 ) -> Vec<Answer> {
     let mut answers: Vec<Answer> = Vec::with_capacity(parts.len());
-    for (i, ended) in ended.into_iter().enumerate() {
+    for (i, ended) in ended.enumerate() {
         let answer = match ended {
             Some(Ended::Ran(Ok(answer))) => answer,
             Some(Ended::Ran(Err(Unanswered::Failed(error)))) => {
