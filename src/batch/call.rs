@@ -32,7 +32,8 @@ pin_project! {
         /// Waiting for the service to be ready.
         Ready {
             service: S,
-            request: Req,
+            // Taken when the service is called.
+            request: Option<Req>,
             limit: usize,
         },
         /// The service's answer, still to come.
@@ -63,7 +64,7 @@ where
     pub(super) fn new(service: S, request: Request<ReqBody>, limit: usize) -> Self {
         Self::Ready {
             service,
-            request,
+            request: Some(request),
             limit,
         }
     }
@@ -90,20 +91,24 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match self.as_mut().project() {
-                Proj::Ready { service, .. } => {
+                Proj::Ready {
+                    service,
+                    request,
+                    limit,
+                } => {
                     if let Err(error) = ready!(service.poll_ready(cx)) {
                         self.set(Self::Done);
                         return Poll::Ready(Err(error.into()));
                     }
-                    // The state was just seen to be `Ready`.
-                    if let Replaced::Ready {
-                        mut service,
-                        request,
-                        limit,
-                    } = self.as_mut().project_replace(Self::Done)
-                    {
-                        let future = service.call(request);
-                        self.set(Self::Calling { future, limit });
+                    let limit = *limit;
+                    // The request is taken only here, and the state is
+                    // `Calling` from then on: it is always there.
+                    match request.take() {
+                        Some(request) => {
+                            let future = service.call(request);
+                            self.set(Self::Calling { future, limit });
+                        }
+                        None => self.set(Self::Done),
                     }
                 }
                 Proj::Calling { future, limit } => {
