@@ -91,9 +91,7 @@ impl Root {
         // What the rest of this function would find of it, it is told at
         // once; only the checks of a path without dot segments are left.
         if is_plain_path(url) {
-            return self
-                .undotted_path_in(url, within)
-                .map(|uri| Target::Path(path_of(uri)));
+            return self.plain_path_in(url, within).map(Target::Path);
         }
         if url.contains('\\') {
             return Err("The url must not contain a backslash.".to_owned());
@@ -211,10 +209,30 @@ impl Root {
         if uri.scheme().is_some() || uri.authority().is_some() || !path.starts_with('/') {
             return Err("The url must be a path on this service.".to_owned());
         }
-        if uri.path().trim_end_matches('/') == self.batch_path.trim_end_matches('/') {
+        self.not_the_batch(uri.path())?;
+        Ok(uri)
+    }
+
+    /// [`undotted_path_in`](Self::undotted_path_in) for a path that
+    /// [`is_plain_path`]: a path and query, with no scheme or authority to
+    /// look for.
+    fn plain_path_in(&self, path: &str, within: &Bytes) -> Result<PathAndQuery, String> {
+        let parsed = match slice_of(within, path) {
+            Some(shared) => PathAndQuery::from_maybe_shared(shared),
+            None => PathAndQuery::try_from(path),
+        };
+        let path_and_query =
+            parsed.map_err(|_| "The url is not a valid path and query.".to_owned())?;
+        self.not_the_batch(path_and_query.path())?;
+        Ok(path_and_query)
+    }
+
+    /// Refuses `path` when it is the batch endpoint itself.
+    fn not_the_batch(&self, path: &str) -> Result<(), String> {
+        if path.trim_end_matches('/') == self.batch_path.trim_end_matches('/') {
             return Err("A batch cannot contain another batch.".to_owned());
         }
-        Ok(uri)
+        Ok(())
     }
 
     /// The batch path up to its last `/`: OData's service root, against
@@ -450,6 +468,10 @@ mod tests {
         for plain in ["/", "/me", "/users/42/manager", "/a-b_c~d/", "/v1"] {
             assert!(is_plain_path(plain), "{plain}");
             assert_eq!(path(&graph, plain).as_deref(), Ok(plain));
+            // The short way and the long way read the same path.
+            let short = graph.plain_path_in(plain, &Bytes::new());
+            let long = graph.path(plain).map(path_of);
+            assert_eq!(short, long, "{plain}");
         }
         // What the usual path is not: each takes the long way.
         for other in ["//h/me", "/a.b", "/%61", "/$1", "/a?b", "me", "/a b", "/é"] {
@@ -461,6 +483,12 @@ mod tests {
         assert_eq!(
             path(&plain_batch, "/batch/"),
             Err("A batch cannot contain another batch.".to_owned())
+        );
+        assert_eq!(
+            plain_batch
+                .plain_path_in("/batch", &Bytes::new())
+                .map(|_| ()),
+            plain_batch.path("/batch").map(|_| ())
         );
     }
 
