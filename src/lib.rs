@@ -38,13 +38,14 @@
 //!     .layer(handler);
 //!
 //! let mut request = Request::new(());
-//! let mut record = Dependencies::new();
+//! let record = request
+//!     .extensions_mut()
+//!     .get_or_insert_with(Dependencies::new);
 //! record.record_success("auth");
 //! record.record_failure(
 //!     "inventory",
 //!     Failure::rejected(StatusCode::CONFLICT).with_detail("Out of stock."),
 //! );
-//! request.extensions_mut().insert(record);
 //!
 //! let response = service.oneshot(request).await?;
 //! assert_eq!(response.status(), StatusCode::FAILED_DEPENDENCY);

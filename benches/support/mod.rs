@@ -3,7 +3,8 @@
 //! One run of a variant builds its request with [`request`], passes it
 //! through the earlier layer (a `map_request` closure that leaves in the
 //! extensions what that layer would: a [`Marker`], a [`Passed`] flag or a
-//! fresh [`Dependencies`] record), calls the service, and drops the answer.
+//! [`Dependencies`] record, made in the extensions and recorded into as the
+//! README's earlier layer does), calls the service, and drops the answer.
 //! All of it happens inside what is timed and counted, so a variant pays for
 //! everything its user would, and the baseline pays for the same request.
 //!
@@ -134,19 +135,23 @@ fn flagged(passed: bool) -> impl Fn(Request<Body>) -> Request<Body> + Clone {
 
 fn succeeded(names: &'static [&'static str]) -> impl Fn(Request<Body>) -> Request<Body> + Clone {
     move |mut request| {
-        let mut record = Dependencies::new();
+        // As the README's earlier layer records: into the request's record,
+        // made there if it has none.
+        let record = request
+            .extensions_mut()
+            .get_or_insert_with(Dependencies::new);
         for name in names {
             record.record_success(*name);
         }
-        request.extensions_mut().insert(record);
         request
     }
 }
 
 fn refused(mut request: Request<Body>) -> Request<Body> {
-    let mut record = Dependencies::new();
-    record.record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
-    request.extensions_mut().insert(record);
+    request
+        .extensions_mut()
+        .get_or_insert_with(Dependencies::new)
+        .record_failure("inventory", Failure::rejected(StatusCode::CONFLICT));
     request
 }
 

@@ -5,6 +5,11 @@
 //! [`DependencyLayer`](crate::DependencyLayer) reads it to decide whether the
 //! request may go on.
 //!
+//! Record into the extensions' own record, made there when the request has
+//! none (`get_or_insert_with`, as below), rather than building one beside
+//! the request and inserting it: the record is 256 bytes, and an inserted
+//! one is copied twice on its way into its box (about 150 instructions).
+//!
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower_failed_dependency::{Dependencies, Failure, Outcome};
