@@ -153,3 +153,115 @@ fn answer(head: Parts, body: Bytes) -> Answer {
         root: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::task::Poll;
+
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use http_body_util::{Empty, Full};
+    use tower::service_fn;
+
+    use super::*;
+
+    fn request() -> Request<()> {
+        Request::new(())
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_its_status_headers_and_body_read_whole() {
+        let service = service_fn(|_: Request<()>| async {
+            let mut answer = Response::new(Full::new(Bytes::from_static(b"made")));
+            *answer.status_mut() = StatusCode::CREATED;
+            answer
+                .headers_mut()
+                .insert("location", "/items/7".parse().unwrap());
+            Ok::<_, Infallible>(answer)
+        });
+        let answer = PartCall::new(service, request(), 1024).await.unwrap();
+        assert_eq!(answer.status, StatusCode::CREATED);
+        assert_eq!(answer.headers["location"], "/items/7");
+        assert_eq!(answer.body, "made");
+        assert_eq!(answer.root, None);
+    }
+
+    #[tokio::test]
+    async fn an_ended_body_is_an_empty_answer() {
+        let service = service_fn(|_: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+        });
+        let answer = PartCall::new(service, request(), 0).await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.body.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_limit_is_a_failure() {
+        let service = service_fn(|_: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"12345"))))
+        });
+        assert!(PartCall::new(service, request(), 4).await.is_err());
+    }
+
+    /// A body that gives a few bytes, then fails.
+    struct Reset(bool);
+
+    impl http_body::Body for Reset {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            if std::mem::replace(&mut self.0, true) {
+                return Poll::Ready(Some(Err(std::io::Error::other("reset"))));
+            }
+            Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(
+                b"half",
+            )))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_is_a_failure() {
+        let service =
+            service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(Reset(false))) });
+        let failed = PartCall::new(service, request(), 1024).await.unwrap_err();
+        assert_eq!(failed.to_string(), "reset");
+    }
+
+    #[tokio::test]
+    async fn a_service_that_fails_to_answer_is_a_failure() {
+        let service = service_fn(|_: Request<()>| async {
+            Err::<Response<Empty<Bytes>>, _>(std::io::Error::other("refused"))
+        });
+        let failed = PartCall::new(service, request(), 1024).await.unwrap_err();
+        assert_eq!(failed.to_string(), "refused");
+    }
+
+    /// A service that is never ready: it fails when polled.
+    struct Broken;
+
+    impl Service<Request<()>> for Broken {
+        type Response = Response<Empty<Bytes>>;
+        type Error = std::io::Error;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Err(std::io::Error::other("closed")))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            unreachable!("a service that is not ready is not called")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_that_fails_to_be_ready_is_a_failure_and_is_not_called() {
+        let failed = PartCall::new(Broken, request(), 1024).await.unwrap_err();
+        assert_eq!(failed.to_string(), "closed");
+    }
+}
