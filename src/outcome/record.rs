@@ -200,6 +200,7 @@ impl Dependencies {
     /// and in the same order, each a success: the walk a layer makes over its
     /// requirements, which are usually recorded in the order they are
     /// required.
+    #[inline]
     pub(crate) fn succeeded_in_step(&self, names: &[Name]) -> usize {
         names
             .iter()
