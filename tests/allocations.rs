@@ -318,3 +318,75 @@ fn one_check_allocates_at_most_twice_over_bare() {
         "{beside_marker} allocations beside a marker against {bare_allocs} bare"
     );
 }
+
+/// A batch of 4 parts against the same 4 requests sent one by one to the
+/// same handler: per part, at most 15 allocations more (18 in a chain, whose
+/// parts each carry a record of the part before). What the benchmark's
+/// "batch, per part" rows count, without its router.
+#[cfg(feature = "batch")]
+#[test]
+fn a_batch_part_allocates_at_most_15_more_than_the_request_alone_and_18_in_a_chain() {
+    use tower_failed_dependency::batch::BatchLayer;
+
+    fn handle<B>(_: Request<B>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
+        ready(Ok(Response::new(Full::new(Bytes::new()))))
+    }
+    fn get(path: &'static str) -> Request<Full<Bytes>> {
+        let mut request = Request::get(path).body(Full::new(Bytes::new())).unwrap();
+        request
+            .headers_mut()
+            .insert("accept", HeaderValue::from_static("application/json"));
+        request
+    }
+    fn post(batch: &'static str) -> Request<Full<Bytes>> {
+        Request::post("/$batch")
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(batch.as_bytes())))
+            .unwrap()
+    }
+    const INDEPENDENT: &str = r#"{"requests": [
+        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
+        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}},
+        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}},
+        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}}
+    ]}"#;
+    const CHAIN: &str = r#"{"requests": [
+        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
+        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}, "dependsOn": ["1"]},
+        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}, "dependsOn": ["2"]},
+        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}, "dependsOn": ["3"]}
+    ]}"#;
+    const PATHS: [&str; 4] = ["/items/1", "/items/2", "/items/3", "/items/4"];
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut alone = service_fn(handle::<Full<Bytes>>);
+    let mut batched = BatchLayer::new().layer(service_fn(handle));
+
+    // Each request is built inside what is counted, as a client's would be.
+    let (statuses, one_by_one, _) =
+        counted(|| PATHS.map(|path| call(&mut alone, get(path), &mut cx).status()));
+    assert_eq!(statuses, [StatusCode::OK; 4]);
+    for (name, batch, limit) in [("batch", INDEPENDENT, 15), ("chain", CHAIN, 18)] {
+        let warm_up = call(&mut batched, post(batch), &mut cx);
+        assert_eq!(warm_up.status(), StatusCode::OK, "{name}");
+        let (response, allocs, _) = counted(|| call(&mut batched, post(batch), &mut cx));
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let record = response.extensions().get::<Dependencies>().unwrap();
+        assert_eq!(record.len(), 4, "{name}");
+        assert!(
+            record.iter().all(|(_, outcome)| outcome.is_success()),
+            "{name}"
+        );
+        assert!(
+            allocs <= one_by_one + 4 * limit,
+            "{name}: {allocs} allocations against {one_by_one} for the 4 requests alone"
+        );
+    }
+}
