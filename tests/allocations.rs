@@ -179,6 +179,20 @@ fn a_424_short_circuit_allocates_at_most_three_times_and_never_reallocates() {
 struct Marker(#[allow(dead_code)] u8);
 
 /// A request as a server hands it over, before any layer ran.
+/// Runs `f` with a context of a waker that does nothing, inside a Tokio
+/// runtime: checks and batch parts arm timers, which need one entered, but
+/// every future here completes on its first poll, so it is never driven.
+#[cfg(any(feature = "checks", feature = "batch"))]
+fn with_timers<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let waker = noop_waker();
+    f(&mut Context::from_waker(&waker))
+}
+
 fn bare_request() -> Request<()> {
     let mut request = Request::new(());
     request
@@ -276,47 +290,42 @@ fn recording_a_refusal_and_answering_it_allocates_at_most_three_times_over_bare(
 fn one_check_allocates_at_most_twice_over_bare() {
     use tower_failed_dependency::checks::RequestHead;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let _entered = runtime.enter();
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    let mut plain = bare();
-    let mut checked = DependencyLayer::new()
-        .check("auth", |_: RequestHead| async { Ok(()) })
-        .build()
-        .unwrap()
-        .layer(bare());
-    let warm_up = call(&mut checked, bare_request(), &mut cx);
-    assert_eq!(warm_up.status(), StatusCode::OK);
+    with_timers(|cx| {
+        let mut plain = bare();
+        let mut checked = DependencyLayer::new()
+            .check("auth", |_: RequestHead| async { Ok(()) })
+            .build()
+            .unwrap()
+            .layer(bare());
+        let warm_up = call(&mut checked, bare_request(), cx);
+        assert_eq!(warm_up.status(), StatusCode::OK);
 
-    let (first, second) = (bare_request(), bare_request());
-    let (response, bare_allocs, _) = counted(|| {
-        let mut request = first;
-        request.extensions_mut().insert(Marker(1));
-        call(&mut plain, request, &mut cx)
-    });
-    assert_eq!(response.status(), StatusCode::OK);
-    let (response, allocs, _) = counted(|| call(&mut checked, second, &mut cx));
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        allocs <= bare_allocs + 2,
-        "{allocs} allocations against {bare_allocs} bare"
-    );
+        let (first, second) = (bare_request(), bare_request());
+        let (response, bare_allocs, _) = counted(|| {
+            let mut request = first;
+            request.extensions_mut().insert(Marker(1));
+            call(&mut plain, request, cx)
+        });
+        assert_eq!(response.status(), StatusCode::OK);
+        let (response, allocs, _) = counted(|| call(&mut checked, second, cx));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            allocs <= bare_allocs + 2,
+            "{allocs} allocations against {bare_allocs} bare"
+        );
 
-    let third = bare_request();
-    let (response, beside_marker, _) = counted(|| {
-        let mut request = third;
-        request.extensions_mut().insert(Marker(1));
-        call(&mut checked, request, &mut cx)
+        let third = bare_request();
+        let (response, beside_marker, _) = counted(|| {
+            let mut request = third;
+            request.extensions_mut().insert(Marker(1));
+            call(&mut checked, request, cx)
+        });
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            beside_marker <= bare_allocs + 3,
+            "{beside_marker} allocations beside a marker against {bare_allocs} bare"
+        );
     });
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        beside_marker <= bare_allocs + 3,
-        "{beside_marker} allocations beside a marker against {bare_allocs} bare"
-    );
 }
 
 /// A batch of 4 parts against the same 4 requests sent one by one to the
@@ -324,8 +333,13 @@ fn one_check_allocates_at_most_twice_over_bare() {
 /// parts each carry a record of the part before). What the benchmark's
 /// "batch, per part" rows count, without its router.
 #[cfg(feature = "batch")]
+#[path = "support/batches.rs"]
+mod batches;
+
+#[cfg(feature = "batch")]
 #[test]
 fn a_batch_part_allocates_at_most_15_more_than_the_request_alone_and_18_in_a_chain() {
+    use batches::{CHAIN, INDEPENDENT, PATHS};
     use tower_failed_dependency::batch::BatchLayer;
 
     fn handle<B>(_: Request<B>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
@@ -345,48 +359,29 @@ fn a_batch_part_allocates_at_most_15_more_than_the_request_alone_and_18_in_a_cha
             .body(Full::new(Bytes::from_static(batch.as_bytes())))
             .unwrap()
     }
-    const INDEPENDENT: &str = r#"{"requests": [
-        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
-        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}},
-        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}},
-        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}}
-    ]}"#;
-    const CHAIN: &str = r#"{"requests": [
-        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
-        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}, "dependsOn": ["1"]},
-        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}, "dependsOn": ["2"]},
-        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}, "dependsOn": ["3"]}
-    ]}"#;
-    const PATHS: [&str; 4] = ["/items/1", "/items/2", "/items/3", "/items/4"];
+    with_timers(|cx| {
+        let mut alone = service_fn(handle::<Full<Bytes>>);
+        let mut batched = BatchLayer::new().layer(service_fn(handle));
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let _entered = runtime.enter();
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    let mut alone = service_fn(handle::<Full<Bytes>>);
-    let mut batched = BatchLayer::new().layer(service_fn(handle));
-
-    // Each request is built inside what is counted, as a client's would be.
-    let (statuses, one_by_one, _) =
-        counted(|| PATHS.map(|path| call(&mut alone, get(path), &mut cx).status()));
-    assert_eq!(statuses, [StatusCode::OK; 4]);
-    for (name, batch, limit) in [("batch", INDEPENDENT, 15), ("chain", CHAIN, 18)] {
-        let warm_up = call(&mut batched, post(batch), &mut cx);
-        assert_eq!(warm_up.status(), StatusCode::OK, "{name}");
-        let (response, allocs, _) = counted(|| call(&mut batched, post(batch), &mut cx));
-        assert_eq!(response.status(), StatusCode::OK, "{name}");
-        let record = response.extensions().get::<Dependencies>().unwrap();
-        assert_eq!(record.len(), 4, "{name}");
-        assert!(
-            record.iter().all(|(_, outcome)| outcome.is_success()),
-            "{name}"
-        );
-        assert!(
-            allocs <= one_by_one + 4 * limit,
-            "{name}: {allocs} allocations against {one_by_one} for the 4 requests alone"
-        );
-    }
+        // Each request is built inside what is counted, as a client's would be.
+        let (statuses, one_by_one, _) =
+            counted(|| PATHS.map(|path| call(&mut alone, get(path), cx).status()));
+        assert_eq!(statuses, [StatusCode::OK; 4]);
+        for (name, batch, limit) in [("batch", INDEPENDENT, 15), ("chain", CHAIN, 18)] {
+            let warm_up = call(&mut batched, post(batch), cx);
+            assert_eq!(warm_up.status(), StatusCode::OK, "{name}");
+            let (response, allocs, _) = counted(|| call(&mut batched, post(batch), cx));
+            assert_eq!(response.status(), StatusCode::OK, "{name}");
+            let record = response.extensions().get::<Dependencies>().unwrap();
+            assert_eq!(record.len(), 4, "{name}");
+            assert!(
+                record.iter().all(|(_, outcome)| outcome.is_success()),
+                "{name}"
+            );
+            assert!(
+                allocs <= one_by_one + 4 * limit,
+                "{name}: {allocs} allocations against {one_by_one} for the 4 requests alone"
+            );
+        }
+    });
 }

@@ -21,6 +21,10 @@ mod by_hand;
 #[path = "../../tests/support/immediate.rs"]
 mod immediate;
 
+#[cfg(feature = "batch")]
+#[path = "../../tests/support/batches.rs"]
+mod batches;
+
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::hint::black_box;
@@ -374,24 +378,7 @@ mod batch {
 
     use super::*;
 
-    /// The paths of the 4 requests, in both forms.
-    const PATHS: [&str; 4] = ["/items/1", "/items/2", "/items/3", "/items/4"];
-
-    /// 4 independent parts, each the same request as one sent alone.
-    const INDEPENDENT: &str = r#"{"requests": [
-        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
-        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}},
-        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}},
-        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}}
-    ]}"#;
-
-    /// The same parts, each depending on the one before.
-    const CHAIN: &str = r#"{"requests": [
-        {"id": "1", "method": "GET", "url": "/items/1", "headers": {"accept": "application/json"}},
-        {"id": "2", "method": "GET", "url": "/items/2", "headers": {"accept": "application/json"}, "dependsOn": ["1"]},
-        {"id": "3", "method": "GET", "url": "/items/3", "headers": {"accept": "application/json"}, "dependsOn": ["2"]},
-        {"id": "4", "method": "GET", "url": "/items/4", "headers": {"accept": "application/json"}, "dependsOn": ["3"]}
-    ]}"#;
+    use super::batches::{CHAIN, INDEPENDENT, PATHS};
 
     fn one_by_one() -> Variant {
         let mut service = ServiceBuilder::new().map_request(marked).service(router());
