@@ -70,10 +70,6 @@ where
     }
 }
 
-/// Why a call has no answer: the service failed, or reading its answer
-/// did (the body's own error, or its being longer than the limit).
-pub(super) type Failed = BoxError;
-
 impl<S, ReqBody, B> Future for PartCall<S, Request<ReqBody>, S::Future, B>
 where
     S: Service<Request<ReqBody>, Response = Response<B>>,
@@ -81,7 +77,9 @@ where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    type Output = Result<Answer, Failed>;
+    /// The answer, or why there is none: the service failed, or reading
+    /// its answer did (the body's own error, or its being past the limit).
+    type Output = Result<Answer, BoxError>;
 
     #[allow(
         clippy::panic,
